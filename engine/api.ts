@@ -155,6 +155,8 @@ export interface OpenOptions {
   threads?: number;
   /** Rows per shard (one WebAssembly.Memory each); a multiple of 65,536. Tests force it small. */
   shardRows?: number;
+  /** Row·kernel steps above which a count is split across workers (default ≈ 1 ms of work); tests set 0. */
+  splitThreshold?: number;
   /** Log sink (structured); default silent. */
   log?: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 }

@@ -1,0 +1,105 @@
+/**
+ * The worker pool (piscina) and the decision of when to use it.
+ *
+ * A task round trip costs ~80 µs on this kind of machine (DESIGN.md), so a query runs on the calling
+ * thread unless its work — rows × kernels — is large enough for a split to pay. Large counts are cut into
+ * contiguous morsel ranges, a few per worker so an unlucky slow worker does not hold the whole answer.
+ */
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Piscina } from "piscina";
+import { LassoError } from "../errors.js";
+import { MORSEL_ROWS } from "../store/layout.js";
+import type { ShardProgram } from "./program.js";
+import type { CountReply, CountTask, MorselRange, WorkerInit } from "./protocol.js";
+
+/** Below this many row·kernel steps (≈ 1 ms of kernel time) a query stays on the calling thread. */
+export const SPLIT_THRESHOLD = 4_000_000;
+const TASKS_PER_WORKER = 2;
+
+export class WorkerPool {
+  readonly threads: number;
+  readonly slotClaims: SharedArrayBuffer;
+  private readonly pool: Piscina;
+
+  constructor(threads: number, kernelVariant: "release" | "debug" = "release") {
+    this.threads = threads;
+    // slot 0 is the main thread; twice the workers leaves room for replacements of crashed workers
+    this.slotClaims = new SharedArrayBuffer(4 * (1 + threads * 2));
+    const init: WorkerInit = { slotClaims: this.slotClaims, kernelVariant };
+    this.pool = new Piscina({
+      filename: workerFile(),
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      workerData: init,
+    });
+  }
+
+  /** Scratch slots each shard memory must hold for this pool. */
+  static slotsFor(threads: number): number {
+    return 1 + threads * 2;
+  }
+
+  async count(programs: readonly ShardProgram[], memories: Map<number, WebAssembly.Memory>, signal?: AbortSignal): Promise<number> {
+    const ranges = splitRanges(programs, memories, this.threads * TASKS_PER_WORKER);
+    const cancel = new SharedArrayBuffer(4);
+    const flag = new Int32Array(cancel);
+    const onAbort = () => Atomics.store(flag, 0, 1);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const replies = await Promise.all(
+        ranges.map((r) => this.pool.run({ kind: "count", ranges: r, cancel } satisfies CountTask) as Promise<CountReply>),
+      );
+      return replies.reduce((s, r) => s + r.count, 0);
+    } catch (e) {
+      if (Atomics.load(flag, 0) !== 0) throw new LassoError("cancelled", "query cancelled");
+      if (e instanceof LassoError) throw e;
+      throw new LassoError("internal", `worker failed: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
+
+/** Cuts all morsels of all shards into `parts` contiguous, nearly equal runs. */
+export function splitRanges(programs: readonly ShardProgram[], memories: Map<number, WebAssembly.Memory>, parts: number): MorselRange[][] {
+  const total = programs.reduce((s, p) => s + Math.ceil(p.rows / MORSEL_ROWS), 0);
+  const per = Math.max(1, Math.ceil(total / parts));
+  const out: MorselRange[][] = [];
+  let cur: MorselRange[] = [];
+  let room = per;
+  for (const p of programs) {
+    const morsels = Math.ceil(p.rows / MORSEL_ROWS);
+    let m = 0;
+    while (m < morsels) {
+      const take = Math.min(room, morsels - m);
+      cur.push({ memory: memories.get(p.memoryId)!, program: p, m0: m, m1: m + take });
+      m += take;
+      room -= take;
+      if (room === 0) {
+        out.push(cur);
+        cur = [];
+        room = per;
+      }
+    }
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
+// Workers run compiled JS: from dist/ this file's sibling; from sources (vitest) the build in dist/.
+function workerFile(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith(".js")) return join(dirname(here), "worker.js");
+  let dir = dirname(here);
+  while (!existsSync(join(dir, "package.json"))) dir = dirname(dir);
+  const built = join(dir, "dist", "engine", "exec", "worker.js");
+  if (!existsSync(built)) throw new LassoError("internal", `worker script ${built} is missing: run \`npm run build\``);
+  return built;
+}

@@ -1,0 +1,721 @@
+/**
+ * Arrow IPC (stream or file) → a staged store version. The body is consumed batch by batch as it arrives;
+ * nothing but the current record batch is held in JS memory. Any failure rolls the transaction back, so a
+ * failed load leaves the store exactly as it was (API.md "Bulk load").
+ */
+import { mkdtemp, open, rm, type FileHandle } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as arrow from "apache-arrow";
+import type { KeyType } from "../api.js";
+import { LassoError } from "../errors.js";
+import { columnKind, finerUnit, keyTypeFits, keyTypeOf, type ColumnKind } from "./arrow-types.js";
+import type { EntityStore } from "./entity.js";
+import { Transaction, codeView, reserveCodes } from "./transaction.js";
+import { Dictionary, UNIT_NS, codeBytesFor, type Chunk, type TagMeta, type TimeUnit } from "./tags.js";
+
+export interface IngestOptions {
+  key: string;
+  signal?: AbortSignal;
+  onProgress?: (rows: number) => void;
+}
+
+interface ColumnPlan {
+  index: number;
+  name: string;
+  kind: ColumnKind;
+}
+
+const ARROW_MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]; // "ARROW1"
+
+/** Reads the key column's type from a schema, for creating a new entity. */
+export function keyTypeFromSchema(schema: arrow.Schema, key: string): KeyType {
+  const idx = schema.fields.findIndex((f) => f.name === key);
+  if (idx < 0) {
+    const names = schema.fields.map((f) => f.name).join(", ");
+    throw new LassoError("bad_request", `key column '${key}' is not in the data (columns: ${names || "none"})`);
+  }
+  const kt = keyTypeOf(schema.fields[idx]!.type);
+  if (!kt) {
+    throw new LassoError(
+      "bad_request",
+      `key column '${key}' has type ${schema.fields[idx]!.type}; keys must be Utf8, Int32, Int64, UInt32 or UInt64`,
+    );
+  }
+  return kt;
+}
+
+export interface IpcSource {
+  reader: arrow.AsyncRecordBatchStreamReader | arrow.AsyncRecordBatchFileReader;
+  /** Closes and removes anything the source spooled. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens an IPC body. The stream format is read as it arrives. The file format keeps its schema and
+ * batch index in a footer at the end (Arrow JS writes no schema message up front), so a file body is
+ * spooled to a temporary file — never into JS memory — and read from there with random access.
+ */
+export async function openIpc(body: AsyncIterable<Uint8Array>): Promise<IpcSource> {
+  const it = body[Symbol.asyncIterator]();
+  let head: Uint8Array = new Uint8Array(0);
+  let ended = false;
+  try {
+    while (head.length < 8) {
+      const n = await it.next();
+      if (n.done) {
+        ended = true;
+        break;
+      }
+      head = concat(head, n.value);
+    }
+  } catch (e) {
+    throw asArrowError(e);
+  }
+  const isFile = head.length >= 8 && ARROW_MAGIC.every((b, i) => head[i] === b);
+  async function* rest(): AsyncGenerator<Uint8Array> {
+    if (head.length > 0) yield head;
+    if (ended) return;
+    for (;;) {
+      const n = await it.next();
+      if (n.done) return;
+      yield n.value;
+    }
+  }
+  if (!isFile) {
+    try {
+      const reader = (await arrow.RecordBatchReader.from(rest())) as unknown as arrow.AsyncRecordBatchStreamReader;
+      await reader.open();
+      if (!reader.schema) throw new Error("no schema message");
+      return { reader, close: async () => undefined };
+    } catch (e) {
+      throw asArrowError(e);
+    }
+  }
+  const dir = await mkdtemp(join(tmpdir(), "lasso-load-"));
+  const path = join(dir, "body.arrow");
+  const cleanup = async () => {
+    await rm(dir, { recursive: true, force: true });
+  };
+  let handle: FileHandle | undefined;
+  try {
+    const out = await open(path, "w");
+    try {
+      for await (const chunk of rest()) await out.write(chunk);
+    } finally {
+      await out.close();
+    }
+    handle = await open(path, "r");
+    const reader = (await arrow.RecordBatchReader.from(handle)) as unknown as arrow.AsyncRecordBatchFileReader;
+    await reader.open();
+    if (!reader.schema) throw new Error("no schema in the file footer");
+    const h = handle;
+    return {
+      reader,
+      close: async () => {
+        await h.close().catch(() => undefined);
+        await cleanup();
+      },
+    };
+  } catch (e) {
+    await handle?.close().catch(() => undefined);
+    await cleanup();
+    throw asArrowError(e);
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+export function asArrowError(e: unknown): LassoError {
+  if (e instanceof LassoError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new LassoError("bad_arrow", `unreadable Arrow IPC data: ${msg}`);
+}
+
+/** Validates the schema against the entity's tags; returns the tag columns to write. */
+export function planColumns(schema: arrow.Schema, key: string, tags: ReadonlyMap<string, TagMeta>, keyType: KeyType | null): ColumnPlan[] {
+  const incomingKey = keyTypeFromSchema(schema, key);
+  if (keyType && !keyTypeFits(keyType, incomingKey)) {
+    throw new LassoError("schema_conflict", `key column '${key}' is ${incomingKey} but the entity's keys are ${keyType}`);
+  }
+  const seen = new Set<string>();
+  const plans: ColumnPlan[] = [];
+  schema.fields.forEach((f, index) => {
+    if (seen.has(f.name)) throw new LassoError("schema_conflict", `column '${f.name}' appears more than once`);
+    seen.add(f.name);
+    if (f.name === key) return;
+    if (f.name.length === 0) throw new LassoError("schema_conflict", `column ${index} has an empty name`);
+    const kind = columnKind(f.type);
+    if (!kind) throw new LassoError("schema_conflict", `column '${f.name}' has Arrow type ${f.type}, which maps to no tag type`);
+    const tag = tags.get(f.name);
+    if (tag && tag.type !== kind.type) {
+      throw new LassoError(
+        "schema_conflict",
+        `column '${f.name}' is ${kind.type} (Arrow ${f.type}) but tag '${f.name}' is ${tag.type}`,
+      );
+    }
+    plans.push({ index, name: f.name, kind });
+  });
+  return plans;
+}
+
+export async function ingest(
+  store: EntityStore,
+  reader: arrow.AsyncRecordBatchStreamReader | arrow.AsyncRecordBatchFileReader,
+  opts: IngestOptions,
+): Promise<Transaction> {
+  const schema = reader.schema;
+  const plans = planColumns(schema, opts.key, store.current.tags, store.keys.type);
+  const keyIndex = schema.fields.findIndex((f) => f.name === opts.key);
+  const tx = new Transaction(store);
+  try {
+    for (const p of plans) {
+      if (!tx.tags.has(p.name)) tx.addTag(newTagMeta(p.name, p.kind));
+      else {
+        const d = tx.tags.get(p.name)!.dict;
+        if (d) tx.trackDict(d);
+      }
+    }
+    const seen = new SeenRows();
+    let rowsDone = 0;
+    for (;;) {
+      let next: IteratorResult<arrow.RecordBatch>;
+      try {
+        next = await reader.next();
+      } catch (e) {
+        throw asArrowError(e);
+      }
+      if (next.done) break;
+      if (opts.signal?.aborted) throw new LassoError("cancelled", "load cancelled");
+      const batch = next.value;
+      if (batch.numRows === 0) continue;
+      const rows = resolveKeys(tx, batch.getChildAt(keyIndex)!.data[0]!, seen);
+      for (const p of plans) writeColumn(tx, p, batch.getChildAt(p.index)!.data[0]!, rows);
+      rowsDone += batch.numRows;
+      opts.onProgress?.(rowsDone);
+    }
+    return tx;
+  } catch (e) {
+    tx.rollback();
+    throw e;
+  }
+}
+
+function newTagMeta(name: string, kind: ColumnKind): TagMeta {
+  switch (kind.form) {
+    case "codes":
+      return { name, type: kind.type, form: "codes", codeBytes: 1, dict: new Dictionary() };
+    case "list":
+      return { name, type: kind.type, form: "list", codeBytes: 2, dict: new Dictionary() };
+    default:
+      return kind.unit ? { name, type: kind.type, form: kind.form, unit: kind.unit } : { name, type: kind.type, form: kind.form };
+  }
+}
+
+/** Rows already given a value in this load: a second occurrence of a key is `duplicate_key`. */
+class SeenRows {
+  private bits = new Uint8Array(1024);
+  testAndSet(row: number): boolean {
+    const byte = row >> 3;
+    if (byte >= this.bits.length) {
+      const next = new Uint8Array(Math.max(byte + 1, this.bits.length * 2));
+      next.set(this.bits);
+      this.bits = next;
+    }
+    const m = 1 << (row & 7);
+    const was = (this.bits[byte]! & m) !== 0;
+    this.bits[byte]! |= m;
+    return was;
+  }
+}
+
+function isValid(data: arrow.Data, i: number): boolean {
+  const nb = data.nullBitmap;
+  if (!nb || nb.length === 0 || data.nullCount === 0) return true;
+  const bit = data.offset + i;
+  return (nb[bit >> 3]! & (1 << (bit & 7))) !== 0;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: false });
+
+function utf8At(data: arrow.Data, i: number): string {
+  const offs = data.valueOffsets as Int32Array | BigInt64Array;
+  const j = data.offset + i;
+  const a = Number(offs[j]!);
+  const b = Number(offs[j + 1]!);
+  return utf8.decode(data.values.subarray(a, b));
+}
+
+function resolveKeys(tx: Transaction, data: arrow.Data, seen: SeenRows): Int32Array {
+  const keys = tx.store.keys;
+  const n = data.length;
+  const rows = new Int32Array(n);
+  const t = data.type as arrow.DataType;
+  const text = arrow.DataType.isUtf8(t) || arrow.DataType.isLargeUtf8(t);
+  const wide = !text && (t as arrow.Int).bitWidth === 64;
+  const signed = !text && (t as arrow.Int).isSigned;
+  const words = !text && wide ? new Int32Array(data.values.buffer, data.values.byteOffset, data.values.length * 2) : null;
+  const narrow = !text && !wide ? (data.values as Int32Array | Uint32Array) : null;
+  for (let i = 0; i < n; i++) {
+    if (!isValid(data, i)) throw new LassoError("null_key", `row ${i} of a batch has a null key in '${data.type}' key column`);
+    let row: number;
+    if (text) {
+      const k = utf8At(data, i);
+      row = keys.findStr(k);
+      if (row < 0) {
+        row = keys.appendStr(k);
+        tx.newRow(row);
+        seen.testAndSet(row);
+      } else if (seen.testAndSet(row)) throw dup(k);
+      else tx.updated++;
+    } else {
+      const j = data.offset + i;
+      let lo: number;
+      let hi: number;
+      if (words) {
+        lo = words[j * 2]!;
+        hi = words[j * 2 + 1]!;
+      } else {
+        const v = narrow![j]!;
+        lo = v | 0;
+        hi = signed && v < 0 ? -1 : 0;
+      }
+      row = keys.findInt(lo, hi);
+      if (row < 0) {
+        row = keys.appendInt(lo, hi);
+        tx.newRow(row);
+        seen.testAndSet(row);
+      } else if (seen.testAndSet(row)) throw dup(keys.jsonKey(row));
+      else tx.updated++;
+    }
+    rows[i] = row;
+  }
+  return rows;
+}
+
+function dup(key: unknown): LassoError {
+  return new LassoError("duplicate_key", `key ${JSON.stringify(key)} appears more than once in this load`);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Column writers: one per storage form. Each first makes every touched shard's chunk private (which may
+// grow memory), then takes views and writes row by row.
+
+/** A shard's private chunk and whole-memory views (made once per batch: per-row views would allocate). */
+interface ShardTarget {
+  chunk: Chunk;
+  buffer: ArrayBufferLike;
+  u8: Uint8Array;
+  u16: Uint16Array;
+  i32: Int32Array;
+  u32: Uint32Array;
+  f32: Float32Array;
+  f64: Float64Array;
+  i64: BigInt64Array;
+}
+
+function targets(tx: Transaction, meta: TagMeta, rows: Int32Array): (ShardTarget | undefined)[] {
+  const out: (ShardTarget | undefined)[] = [];
+  const sr = tx.shardRows;
+  for (let i = 0; i < rows.length; i++) {
+    const s = Math.floor(rows[i]! / sr);
+    if (out[s] === undefined) out[s] = { chunk: tx.chunk(s, meta) } as ShardTarget;
+  }
+  out.forEach((t, s) => {
+    if (!t) return;
+    const buf = tx.store.memory(s).memory.buffer;
+    t.buffer = buf;
+    t.u8 = new Uint8Array(buf);
+    t.u16 = new Uint16Array(buf);
+    t.i32 = new Int32Array(buf);
+    t.u32 = new Uint32Array(buf);
+    t.f32 = new Float32Array(buf);
+    t.f64 = new Float64Array(buf);
+    t.i64 = new BigInt64Array(buf);
+  });
+  return out;
+}
+
+function setBit(u8: Uint8Array, base: number, bit: number, on: boolean): void {
+  if (on) u8[base + (bit >> 3)]! |= 1 << (bit & 7);
+  else u8[base + (bit >> 3)]! &= ~(1 << (bit & 7));
+}
+
+function writeColumn(tx: Transaction, p: ColumnPlan, data: arrow.Data, rows: Int32Array): void {
+  let meta = tx.tags.get(p.name)!;
+  switch (meta.form === "i32" || meta.form === "i64" ? (meta.type === "time" ? "time" : "int") : meta.form) {
+    case "bool":
+      return writeBool(tx, meta, data, rows);
+    case "int":
+      return writeInt(tx, meta, data, rows);
+    case "time":
+      return writeTime(tx, meta, p.kind, data, rows);
+    case "f32":
+    case "f64":
+      if (meta.form === "f32" && p.kind.form === "f64") meta = widenFloat(tx, meta);
+      return writeFloat(tx, meta, data, rows);
+    case "codes":
+      return writeCodes(tx, meta, data, rows);
+    case "list":
+      return writeList(tx, meta, data, rows);
+  }
+}
+
+function writeBool(tx: Transaction, meta: TagMeta, data: arrow.Data, rows: Int32Array): void {
+  const ts = targets(tx, meta, rows);
+  const sr = tx.shardRows;
+  const vals = data.values as Uint8Array;
+  for (let i = 0; i < rows.length; i++) {
+    const s = Math.floor(rows[i]! / sr);
+    const local = rows[i]! - s * sr;
+    const t = ts[s]!;
+    const valid = isValid(data, i);
+    setBit(t.u8, t.chunk.validity, local, valid);
+    const bit = data.offset + i;
+    setBit(t.u8, t.chunk.values, local, valid && (vals[bit >> 3]! & (1 << (bit & 7))) !== 0);
+  }
+}
+
+/** Integer values of an Arrow int column as (lo, hi) words, without BigInt. */
+function intReader(data: arrow.Data): (i: number, out: Int32Array) => void {
+  const t = data.type as arrow.Int;
+  const off = data.offset;
+  if (t.bitWidth === 64) {
+    const w = new Int32Array(data.values.buffer, data.values.byteOffset, data.values.length * 2);
+    return (i, out) => {
+      out[0] = w[(off + i) * 2]!;
+      out[1] = w[(off + i) * 2 + 1]!;
+    };
+  }
+  const v = data.values as Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array;
+  return (i, out) => {
+    const x = v[off + i]!;
+    out[0] = x | 0;
+    out[1] = x < 0 ? -1 : 0;
+  };
+}
+
+function writeInt(tx: Transaction, meta: TagMeta, data: arrow.Data, rows: Int32Array): void {
+  const t = data.type as arrow.Int;
+  const read = intReader(data);
+  const w = new Int32Array(2);
+  // Range checks first, so a widening happens before any write of this batch.
+  let fitsI32 = true;
+  for (let i = 0; i < rows.length; i++) {
+    if (!isValid(data, i)) continue;
+    read(i, w);
+    if (t.bitWidth === 64 && !t.isSigned && w[1]! < 0) {
+      throw new LassoError("schema_conflict", `column '${meta.name}': UInt64 value above 2^63-1 does not fit an int tag`);
+    }
+    if (t.bitWidth === 32 && !t.isSigned && w[0]! < 0) {
+      // UInt32 above 2^31-1 is read as a negative lo word: it is positive, hi = 0
+      w[1] = 0;
+      fitsI32 = false;
+    } else if (w[1] !== (w[0]! < 0 ? -1 : 0)) fitsI32 = false;
+  }
+  if (meta.form === "i32" && !fitsI32) meta = widenInt(tx, meta);
+  const ts = targets(tx, meta, rows);
+  const sr = tx.shardRows;
+  const unsigned32 = t.bitWidth === 32 && !t.isSigned;
+  for (let i = 0; i < rows.length; i++) {
+    const s = Math.floor(rows[i]! / sr);
+    const local = rows[i]! - s * sr;
+    const tg = ts[s]!;
+    const valid = isValid(data, i);
+    setBit(tg.u8, tg.chunk.validity, local, valid);
+    if (!valid) continue;
+    read(i, w);
+    if (unsigned32) w[1] = 0;
+    if (meta.form === "i32") tg.i32[(tg.chunk.values >> 2) + local] = w[0]!;
+    else {
+      const at = (tg.chunk.values >> 2) + local * 2;
+      tg.i32[at] = w[0]!;
+      tg.i32[at + 1] = w[1]!;
+    }
+  }
+}
+
+function widenInt(tx: Transaction, meta: TagMeta): TagMeta {
+  const next: TagMeta = { ...meta, form: "i64" };
+  tx.reform(next, (s, from, _m, to) => {
+    const buf = tx.store.memory(s).memory.buffer;
+    const src = new Int32Array(buf, from.values, from.capacity);
+    const dst = new Int32Array(buf, to.values, from.capacity * 2);
+    for (let r = 0; r < from.capacity; r++) {
+      dst[r * 2] = src[r]!;
+      dst[r * 2 + 1] = src[r]! < 0 ? -1 : 0;
+    }
+    new Uint8Array(buf).copyWithin(to.validity, from.validity, from.validity + from.capacity / 8);
+  });
+  return next;
+}
+
+function widenFloat(tx: Transaction, meta: TagMeta): TagMeta {
+  const next: TagMeta = { ...meta, form: "f64" };
+  tx.reform(next, (s, from, _m, to) => {
+    const buf = tx.store.memory(s).memory.buffer;
+    const src = new Float32Array(buf, from.values, from.capacity);
+    new Float64Array(buf, to.values, from.capacity).set(src);
+    new Uint8Array(buf).copyWithin(to.validity, from.validity, from.validity + from.capacity / 8);
+  });
+  return next;
+}
+
+function floatAt(data: arrow.Data): (i: number) => number {
+  const t = data.type as arrow.DataType;
+  const off = data.offset;
+  if (arrow.DataType.isDecimal(t)) {
+    const words = new Uint32Array(data.values.buffer, data.values.byteOffset, data.values.byteLength / 4);
+    const per = t.bitWidth / 32;
+    const scale = 10 ** t.scale;
+    return (i) => {
+      let v = 0n;
+      for (let k = per - 1; k >= 0; k--) v = (v << 32n) | BigInt(words[(off + i) * per + k]!);
+      v = BigInt.asIntN(t.bitWidth, v);
+      return Number(v) / scale;
+    };
+  }
+  if (arrow.DataType.isFloat(t) && t.precision === arrow.Precision.HALF) {
+    const v = data.values as Uint16Array;
+    return (i) => halfToFloat(v[off + i]!);
+  }
+  const v = data.values as Float32Array | Float64Array;
+  return (i) => v[off + i]!;
+}
+
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+function writeFloat(tx: Transaction, meta: TagMeta, data: arrow.Data, rows: Int32Array): void {
+  const get = floatAt(data);
+  const ts = targets(tx, meta, rows);
+  const sr = tx.shardRows;
+  for (let i = 0; i < rows.length; i++) {
+    const s = Math.floor(rows[i]! / sr);
+    const local = rows[i]! - s * sr;
+    const tg = ts[s]!;
+    const valid = isValid(data, i);
+    setBit(tg.u8, tg.chunk.validity, local, valid);
+    if (!valid) continue;
+    if (meta.form === "f32") tg.f32[(tg.chunk.values >> 2) + local] = get(i);
+    else tg.f64[(tg.chunk.values >> 3) + local] = get(i);
+  }
+}
+
+/** Time values of a column in its own unit, as bigint (only used when units differ or for ranges). */
+function timeSource(data: arrow.Data, kind: ColumnKind): { unit: TimeUnit; at: (i: number) => bigint } {
+  const off = data.offset;
+  if (kind.unit === "day") {
+    const v = data.values as Int32Array;
+    return { unit: "day", at: (i) => BigInt(v[off + i]!) };
+  }
+  const v = data.values as BigInt64Array;
+  return { unit: kind.unit!, at: (i) => v[off + i]! };
+}
+
+function writeTime(tx: Transaction, meta: TagMeta, kind: ColumnKind, data: arrow.Data, rows: Int32Array): void {
+  const src = timeSource(data, kind);
+  const target = finerUnit(meta.unit!, src.unit);
+  if (target !== meta.unit) meta = reunitTime(tx, meta, target);
+  const factor = UNIT_NS[src.unit] / UNIT_NS[meta.unit!];
+  const ts = targets(tx, meta, rows);
+  const sr = tx.shardRows;
+  const min = meta.form === "i32" ? -(2n ** 31n) : -(2n ** 63n);
+  const max = meta.form === "i32" ? 2n ** 31n - 1n : 2n ** 63n - 1n;
+  for (let i = 0; i < rows.length; i++) {
+    const s = Math.floor(rows[i]! / sr);
+    const local = rows[i]! - s * sr;
+    const tg = ts[s]!;
+    const valid = isValid(data, i);
+    setBit(tg.u8, tg.chunk.validity, local, valid);
+    if (!valid) continue;
+    const v = src.at(i) * factor;
+    if (v < min || v > max) throw new LassoError("schema_conflict", `column '${meta.name}': time value out of range in ${meta.unit}`);
+    if (meta.form === "i32") tg.i32[(tg.chunk.values >> 2) + local] = Number(v);
+    else tg.i64[(tg.chunk.values >> 3) + local] = v;
+  }
+}
+
+/** Re-encodes a time tag in a finer unit (e.g. ms → µs, days → ms) so finer incoming values stay exact. */
+function reunitTime(tx: Transaction, meta: TagMeta, unit: TimeUnit): TagMeta {
+  const next: TagMeta = { ...meta, form: "i64", unit };
+  const factor = UNIT_NS[meta.unit!] / UNIT_NS[unit];
+  tx.reform(next, (s, from, fromMeta, to) => {
+    const buf = tx.store.memory(s).memory.buffer;
+    const dst = new BigInt64Array(buf, to.values, from.capacity);
+    const u8 = new Uint8Array(buf);
+    if (fromMeta.form === "i32") {
+      const src = new Int32Array(buf, from.values, from.capacity);
+      for (let r = 0; r < from.capacity; r++) dst[r] = BigInt(src[r]!) * factor;
+    } else {
+      const src = new BigInt64Array(buf, from.values, from.capacity);
+      for (let r = 0; r < from.capacity; r++) {
+        const v = src[r]! * factor;
+        if (v > 2n ** 63n - 1n || v < -(2n ** 63n)) {
+          throw new LassoError("schema_conflict", `tag '${meta.name}': values do not fit 64 bits in ${unit}`);
+        }
+        dst[r] = v;
+      }
+    }
+    u8.copyWithin(to.validity, from.validity, from.validity + from.capacity / 8);
+  });
+  return next;
+}
+
+/** Dictionary codes of an enum column (Utf8 or Dictionary<Utf8>), -1 for null. */
+function encodeStrings(dict: Dictionary, data: arrow.Data): Int32Array {
+  const n = data.length;
+  const out = new Int32Array(n);
+  if (arrow.DataType.isDictionary(data.type)) {
+    const dictData = data.dictionary!.data;
+    const map: number[] = [];
+    let base = 0;
+    for (const d of dictData) {
+      for (let k = 0; k < d.length; k++) map[base + k] = isValid(d, k) ? dict.encode(utf8At(d, k)) : -1;
+      base += d.length;
+    }
+    const idx = data.values as Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array | BigInt64Array;
+    for (let i = 0; i < n; i++) {
+      if (!isValid(data, i)) {
+        out[i] = -1;
+        continue;
+      }
+      const c = map[Number(idx[data.offset + i]!)];
+      out[i] = c === undefined ? -1 : c;
+    }
+    return out;
+  }
+  for (let i = 0; i < n; i++) out[i] = isValid(data, i) ? dict.encode(utf8At(data, i)) : -1;
+  return out;
+}
+
+function writeCodes(tx: Transaction, meta: TagMeta, data: arrow.Data, rows: Int32Array): void {
+  const codes = encodeStrings(meta.dict!, data);
+  const need = codeBytesFor(meta.dict!.size);
+  if (need > meta.codeBytes!) meta = widenCodes(tx, meta, need);
+  const ts = targets(tx, meta, rows);
+  const sr = tx.shardRows;
+  const cb = meta.codeBytes!;
+  for (let i = 0; i < rows.length; i++) {
+    const s = Math.floor(rows[i]! / sr);
+    const local = rows[i]! - s * sr;
+    const tg = ts[s]!;
+    const c = codes[i]!;
+    setBit(tg.u8, tg.chunk.validity, local, c >= 0);
+    if (c < 0) continue;
+    if (cb === 1) tg.u8[tg.chunk.values + local] = c;
+    else if (cb === 2) tg.u16[(tg.chunk.values >> 1) + local] = c;
+    else tg.u32[(tg.chunk.values >> 2) + local] = c;
+  }
+}
+
+function widenCodes(tx: Transaction, meta: TagMeta, bytes: 1 | 2 | 4): TagMeta {
+  const next: TagMeta = { ...meta, codeBytes: bytes };
+  tx.reform(next, (s, from, fromMeta, to) => {
+    const buf = tx.store.memory(s).memory.buffer;
+    if (fromMeta.form === "list") {
+      throw new LassoError("internal", "list codes are widened by writeList");
+    }
+    codeView(buf, to.values, from.capacity, bytes).set(codeView(buf, from.values, from.capacity, fromMeta.codeBytes!));
+    new Uint8Array(buf).copyWithin(to.validity, from.validity, from.validity + from.capacity / 8);
+  });
+  return next;
+}
+
+function writeList(tx: Transaction, meta: TagMeta, data: arrow.Data, rows: Int32Array): void {
+  const child = data.children[0]!;
+  const childCodes = encodeStrings(meta.dict!, child);
+  const need = codeBytesFor(meta.dict!.size, 2);
+  if (need > meta.codeBytes!) meta = widenListCodes(tx, meta, need);
+  const offs = data.valueOffsets as Int32Array;
+  const sr = tx.shardRows;
+  const cb = meta.codeBytes!;
+  // Room for every code of this batch in each touched shard up front, so views stay valid below.
+  const perShard = new Map<number, number>();
+  for (let i = 0; i < rows.length; i++) {
+    const s = Math.floor(rows[i]! / sr);
+    const len = offs[data.offset + i + 1]! - offs[data.offset + i]!;
+    perShard.set(s, (perShard.get(s) ?? 0) + len);
+  }
+  const views = new Map<number, { c: Chunk; o: Int32Array; codes: Uint8Array | Uint16Array | Uint32Array; u8: Uint8Array }>();
+  for (const [s, extra] of perShard) {
+    const c = tx.chunk(s, meta);
+    const mem = tx.store.memory(s);
+    reserveCodes(mem, meta, c, extra);
+  }
+  for (const s of perShard.keys()) {
+    const c = tx.chunk(s, meta);
+    const buf = tx.store.memory(s).memory.buffer;
+    views.set(s, { c, o: new Int32Array(buf, c.offsets, c.capacity + 1), codes: codeView(buf, c.codes, c.codesCapacity, cb), u8: new Uint8Array(buf) });
+  }
+  for (let i = 0; i < rows.length; i++) {
+    const s = Math.floor(rows[i]! / sr);
+    const local = rows[i]! - s * sr;
+    const v = views.get(s)!;
+    const c = v.c;
+    const stage = tx.listStage(c);
+    const valid = isValid(data, i);
+    const a = offs[data.offset + i]!;
+    const b = offs[data.offset + i + 1]!;
+    if (local >= stage.rows && !stage.updating) {
+      // append in row order: the common case of new entities
+      const o = v.o;
+      for (let r = stage.rows; r < local; r++) o[r] = c.codesUsed;
+      const start = c.codesUsed;
+      o[local] = start;
+      let at = start;
+      if (valid) {
+        for (let j = a; j < b; j++) {
+          const code = childCodes[j]!;
+          if (code < 0) continue;
+          // a value listed twice in one row counts once: HAS is set membership (lists are short)
+          let dup = false;
+          for (let q = start; q < at; q++) if (v.codes[q] === code) dup = true;
+          if (!dup) v.codes[at++] = code;
+        }
+      }
+      c.codesUsed = at;
+      o[local + 1] = at;
+      setBit(v.u8, c.validity, local, valid);
+      stage.rows = local + 1;
+    } else {
+      let vals: number[] | null = null;
+      if (valid) {
+        vals = [];
+        for (let j = a; j < b; j++) {
+          const code = childCodes[j]!;
+          if (code >= 0 && !vals.includes(code)) vals.push(code);
+        }
+      }
+      stage.update(local, vals);
+      setBit(v.u8, c.validity, local, valid);
+    }
+  }
+}
+
+function widenListCodes(tx: Transaction, meta: TagMeta, bytes: 1 | 2 | 4): TagMeta {
+  const next: TagMeta = { ...meta, codeBytes: bytes };
+  tx.reform(next, (s, from, fromMeta, to) => {
+    const mem = tx.store.memory(s);
+    reserveCodes(mem, next, to, from.codesUsed);
+    const buf = mem.memory.buffer;
+    codeView(buf, to.codes, from.codesUsed, bytes).set(codeView(buf, from.codes, from.codesUsed, fromMeta.codeBytes!));
+    to.codesUsed = from.codesUsed;
+    const u8 = new Uint8Array(buf);
+    u8.copyWithin(to.offsets, from.offsets, from.offsets + (from.capacity + 1) * 4);
+    u8.copyWithin(to.validity, from.validity, from.validity + from.capacity / 8);
+  });
+  return next;
+}

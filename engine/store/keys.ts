@@ -1,0 +1,269 @@
+/**
+ * External entity keys ↔ dense row numbers.
+ *
+ * Rows are append-only: a row's key never changes, so an older store version can keep mapping its rows to
+ * keys while a load appends. Deleting an entity removes its key from the hash (the row stays dead forever);
+ * loading that key again appends a new row with no old tag values.
+ *
+ * Integer keys are kept as (lo, hi) int32 pairs in typed arrays and hashed without BigInt (BigInt
+ * arithmetic costs ~50× a Math.imul); string keys as a JS string array. The hash is open addressing with
+ * linear probing over an Int32Array of `row + 1` (0 = empty, -1 = tombstone), so 100M keys are a few
+ * hundred MB and not 100M Map entries (V8 Maps stop at 2^24).
+ */
+import type { JsonKey, KeyType } from "../api.js";
+import { LassoError } from "../errors.js";
+
+const EMPTY = 0;
+const TOMBSTONE = -1;
+const TWO32 = 4294967296;
+
+export class KeyIndex {
+  readonly type: KeyType;
+  private rowCount = 0;
+  private words: Int32Array; // int keys: lo, hi per row
+  private strs: string[] = []; // utf8 keys
+  private table: Int32Array;
+  private live = 0;
+  private tombstones = 0;
+
+  constructor(type: KeyType, capacity = 1024) {
+    this.type = type;
+    this.words = new Int32Array(type === "utf8" ? 0 : Math.max(capacity, 16) * 2);
+    this.table = new Int32Array(tableSizeFor(capacity));
+  }
+
+  get rows(): number {
+    return this.rowCount;
+  }
+  get size(): number {
+    return this.live;
+  }
+
+  /** Row of an integer key given as two's complement (lo, hi) words, or -1. */
+  findInt(lo: number, hi: number): number {
+    const mask = this.table.length - 1;
+    let i = hashInt(lo, hi) & mask;
+    for (;;) {
+      const s = this.table[i]!;
+      if (s === EMPTY) return -1;
+      if (s !== TOMBSTONE) {
+        const r = s - 1;
+        if (this.words[r * 2] === lo && this.words[r * 2 + 1] === hi) return r;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  findStr(key: string): number {
+    const mask = this.table.length - 1;
+    let i = hashStr(key) & mask;
+    for (;;) {
+      const s = this.table[i]!;
+      if (s === EMPTY) return -1;
+      if (s !== TOMBSTONE && this.strs[s - 1] === key) return s - 1;
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Appends a new row for a key known to be absent; returns its row. */
+  appendInt(lo: number, hi: number): number {
+    const row = this.rowCount++;
+    if (row * 2 + 2 > this.words.length) {
+      const next = new Int32Array(Math.max(this.words.length * 2, 32));
+      next.set(this.words);
+      this.words = next;
+    }
+    this.words[row * 2] = lo;
+    this.words[row * 2 + 1] = hi;
+    this.insert(row, hashInt(lo, hi));
+    return row;
+  }
+
+  appendStr(key: string): number {
+    const row = this.rowCount++;
+    this.strs.push(key);
+    this.insert(row, hashStr(key));
+    return row;
+  }
+
+  /** Removes a row's key from the hash (the entity is deleted). */
+  remove(row: number): void {
+    const mask = this.table.length - 1;
+    let i = (this.type === "utf8" ? hashStr(this.strs[row]!) : hashInt(this.words[row * 2]!, this.words[row * 2 + 1]!)) & mask;
+    for (;;) {
+      const s = this.table[i]!;
+      if (s === EMPTY) return;
+      if (s === row + 1) {
+        this.table[i] = TOMBSTONE;
+        this.live--;
+        this.tombstones++;
+        return;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Undoes appends back to `rows` (a failed load); rows removed meanwhile must be re-added by the caller. */
+  truncate(rows: number): void {
+    for (let r = this.rowCount - 1; r >= rows; r--) this.remove(r);
+    this.rowCount = rows;
+    if (this.type === "utf8") this.strs.length = rows;
+  }
+
+  /** Re-inserts a row previously removed (undo of a delete). */
+  restore(row: number): void {
+    this.insert(row, this.type === "utf8" ? hashStr(this.strs[row]!) : hashInt(this.words[row * 2]!, this.words[row * 2 + 1]!));
+  }
+
+  /** The key of a row in the JSON encoding of API.md (64-bit keys as decimal strings). */
+  jsonKey(row: number): JsonKey {
+    switch (this.type) {
+      case "utf8":
+        return this.strs[row]!;
+      case "int32":
+        return this.words[row * 2]!;
+      case "uint32":
+        return this.words[row * 2]! >>> 0;
+      case "int64": {
+        const lo = this.words[row * 2]! >>> 0;
+        const hi = this.words[row * 2 + 1]!;
+        // exact as a double below 2^53: the common case avoids BigInt
+        if (hi >= -0x200000 && hi < 0x200000) return String(hi * TWO32 + lo);
+        return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
+      }
+      case "uint64": {
+        const lo = this.words[row * 2]! >>> 0;
+        const hi = this.words[row * 2 + 1]! >>> 0;
+        if (hi < 0x200000) return String(hi * TWO32 + lo);
+        return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
+      }
+    }
+  }
+
+  /** (lo, hi) words of an integer row, for persistence. */
+  intWords(): Int32Array {
+    return this.words.subarray(0, this.rowCount * 2);
+  }
+  strings(): readonly string[] {
+    return this.strs;
+  }
+
+  /**
+   * Appends persisted integer rows in bulk (opening a data directory): `words` holds (lo, hi) per row.
+   * Only rows for which `live(row)` holds enter the hash; the others are deleted entities (dead rows).
+   */
+  appendRestoredInt(words: Int32Array, live: (row: number) => boolean): void {
+    const n = words.length >> 1;
+    const first = this.rowCount;
+    if ((first + n) * 2 > this.words.length) {
+      const next = new Int32Array(Math.max((first + n) * 2, 32));
+      next.set(this.words.subarray(0, first * 2));
+      this.words = next;
+    }
+    this.words.set(words, first * 2);
+    this.reserve(n);
+    for (let i = 0; i < n; i++) if (live(first + i)) this.insert(first + i, hashInt(words[i * 2]!, words[i * 2 + 1]!));
+    this.rowCount = first + n;
+  }
+
+  /** As `appendRestoredInt`, for utf8 keys. */
+  appendRestoredStr(keys: readonly string[], live: (row: number) => boolean): void {
+    const first = this.rowCount;
+    this.reserve(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      this.strs.push(keys[i]!);
+      if (live(first + i)) this.insert(first + i, hashStr(keys[i]!));
+    }
+    this.rowCount = first + keys.length;
+  }
+
+  /** Sizes the hash for `more` live keys at once, so a bulk append rehashes at most once. */
+  private reserve(more: number): void {
+    if ((this.live + this.tombstones + more + 1) * 2 <= this.table.length) return;
+    const old = this.table;
+    this.table = new Int32Array(tableSizeFor(this.live + more));
+    const live = this.live;
+    this.live = 0;
+    this.tombstones = 0;
+    for (let j = 0; j < old.length; j++) {
+      const s = old[j]!;
+      if (s === EMPTY || s === TOMBSTONE) continue;
+      const r = s - 1;
+      this.insert(r, this.type === "utf8" ? hashStr(this.strs[r]!) : hashInt(this.words[r * 2]!, this.words[r * 2 + 1]!));
+    }
+    if (this.live !== live) throw new LassoError("internal", "key index lost keys while resizing");
+  }
+
+  private insert(row: number, hash: number): void {
+    if ((this.live + this.tombstones + 1) * 2 > this.table.length) this.rehash();
+    const mask = this.table.length - 1;
+    let i = hash & mask;
+    while (this.table[i] !== EMPTY && this.table[i] !== TOMBSTONE) i = (i + 1) & mask;
+    if (this.table[i] === TOMBSTONE) this.tombstones--;
+    this.table[i] = row + 1;
+    this.live++;
+  }
+
+  private rehash(): void {
+    const old = this.table;
+    const size = tableSizeFor(Math.max(this.live * 2, 1024));
+    this.table = new Int32Array(size);
+    this.tombstones = 0;
+    const mask = size - 1;
+    for (let j = 0; j < old.length; j++) {
+      const s = old[j]!;
+      if (s === EMPTY || s === TOMBSTONE) continue;
+      const r = s - 1;
+      let i = (this.type === "utf8" ? hashStr(this.strs[r]!) : hashInt(this.words[r * 2]!, this.words[r * 2 + 1]!)) & mask;
+      while (this.table[i] !== EMPTY) i = (i + 1) & mask;
+      this.table[i] = s;
+    }
+  }
+}
+
+function tableSizeFor(n: number): number {
+  let size = 1024;
+  while (size < n * 2) size *= 2;
+  return size;
+}
+
+function hashInt(lo: number, hi: number): number {
+  // murmur3 fmix32 over both words
+  let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function hashStr(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  h ^= h >>> 15;
+  return Math.imul(h, 0x2c1b3c6d) >>> 0;
+}
+
+/** Parses a JSON-encoded key (delete requests) into the words of an integer key type. */
+export function parseIntKey(type: KeyType, key: JsonKey): { lo: number; hi: number } {
+  let v: bigint;
+  try {
+    if (typeof key === "number") {
+      if (!Number.isInteger(key)) throw new Error();
+      v = BigInt(key);
+    } else if (/^-?\d+$/.test(key)) v = BigInt(key);
+    else throw new Error();
+  } catch {
+    throw new LassoError("bad_request", `key ${JSON.stringify(key)} is not an integer (entity keys are ${type})`);
+  }
+  const [min, max] = KEY_RANGE[type as Exclude<KeyType, "utf8">];
+  if (v < min || v > max) throw new LassoError("bad_request", `key ${v} is out of range for ${type} keys`);
+  const u = BigInt.asUintN(64, v);
+  return { lo: Number(u & 0xffffffffn) | 0, hi: Number(u >> 32n) | 0 };
+}
+
+const KEY_RANGE: Record<Exclude<KeyType, "utf8">, [bigint, bigint]> = {
+  int32: [-(2n ** 31n), 2n ** 31n - 1n],
+  uint32: [0n, 2n ** 32n - 1n],
+  int64: [-(2n ** 63n), 2n ** 63n - 1n],
+  uint64: [0n, 2n ** 64n - 1n],
+};
