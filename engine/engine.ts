@@ -282,7 +282,7 @@ export class LassoEngine implements Engine {
     const v = store.acquire();
     try {
       const override = { name: def.name, entity: store.name, expr };
-      check(expr, catalogOf(v, this.segmentSource(), override));
+      check(expr, catalogOf(v, this.segmentSource(), override), { segmentName: def.name });
     } finally {
       store.release(v);
     }

@@ -9,7 +9,7 @@
 import { LassoError } from "../errors.js";
 import { MORSEL_BYTES, MORSEL_ROWS, registerPtr, rowsOutPtr } from "../store/layout.js";
 import type { ExecNode, ShardProgram } from "./program.js";
-import type { Kernels } from "./wasm.js";
+import type { ContainerKind, Kernels } from "./wasm.js";
 
 export class MorselRunner {
   constructor(
@@ -19,6 +19,15 @@ export class MorselRunner {
 
   get kernels(): Kernels {
     return this.k;
+  }
+
+  private u32 = new Uint32Array(0);
+
+  /** A container directory entry (kind, card, ptr); the view is re-made after the memory grows. */
+  private dir(dir: number, m: number): Uint32Array {
+    if (this.u32.buffer.byteLength !== this.k.memory.buffer.byteLength) this.u32 = new Uint32Array(this.k.memory.buffer);
+    const at = (dir >>> 2) + m * DIR_WORDS;
+    return this.u32.subarray(at, at + DIR_WORDS);
   }
 
   /** Evaluates morsel `m` of the program into register 0; returns whether any row matched. */
@@ -100,6 +109,10 @@ export class MorselRunner {
         return k.bitmapAnd(dst, node.values + bits, node.validity + bits, words);
       case "valid":
         return k.bitmapCopy(dst, node.validity + bits, words);
+      case "cset": {
+        const d = this.dir(node.dir, m);
+        return k.containerToBitmap(d[0]! as ContainerKind, d[2]!, d[1]!, dst) > 0;
+      }
       case "i32":
         return k.rangeI32(node.col + row0 * 4, node.validity + bits, n, node.lo, node.hi, dst);
       case "i64":
@@ -127,3 +140,4 @@ export class MorselRunner {
 }
 
 const EMPTY = new Uint32Array(0);
+const DIR_WORDS = 3;

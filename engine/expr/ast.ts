@@ -19,7 +19,8 @@ export interface Located {
 /**
  * A literal as written. Numbers keep their source text so integer literals stay exact up to 64 bits
  * (`value` is the nearest double; `int` is set when the literal denotes an integer exactly, e.g.
- * `30`, `-9223372036854775808`, `1e3`, `30.0`). JSON integers beyond 2^53 may arrive as decimal strings:
+ * `30`, `-9223372036854775808`, `1e3`, `30.0`; also null past 400 digits, where `value` is ±Infinity).
+ * JSON integers beyond 2^53 may arrive as decimal strings:
  * those stay `string` literals and the type checker accepts a decimal-integer string where a number is due.
  */
 export type Literal =

@@ -2,7 +2,7 @@
  * The narrow view of tags and segments that parsing, type checking and planning see. The planner never
  * touches storage through this: it learns names, types and enum dictionaries only.
  */
-import type { Expr, TagType } from "./expr/ast.js";
+import type { Expr, TagType } from "./ast.js";
 
 export interface TagInfo {
   readonly name: string;

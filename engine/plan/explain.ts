@@ -111,6 +111,9 @@ function kernels(n: ExecNode, depth: number, out: string[]): void {
     case "valid":
       out.push(`${pad}validity`);
       return;
+    case "cset":
+      out.push(`${pad}containerToBitmap`);
+      return;
     default:
       out.push(`${pad}${n.op}`);
   }

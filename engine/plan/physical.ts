@@ -133,9 +133,9 @@ function toExec(n: LNode, v: EntityVersion, s: ShardState, allocs: { shard: Shar
   };
   switch (n.k) {
     case "valid":
-      return { op: "valid", validity, cap };
+      return c.sparse ? { op: "cset", dir: c.sparse.validity, cap } : { op: "valid", validity, cap };
     case "true":
-      return { op: "bits", values: c.values, validity, cap };
+      return c.sparse ? { op: "cset", dir: c.sparse.values, cap } : { op: "bits", values: c.values, validity, cap };
     case "irange":
       if (meta.form === "i32") return { op: "i32", col: c.values, validity, cap, lo: Number(n.lo), hi: Number(n.hi) };
       return { op: "i64", col: c.values, validity, cap, lo: n.lo, hi: n.hi };

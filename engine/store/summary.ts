@@ -7,6 +7,8 @@ import type { MorselRunner } from "../exec/evaluate.js";
 import type { EntityVersion } from "./entity.js";
 import type { ShardMemory } from "./shard-memory.js";
 import { codeView } from "./transaction.js";
+import type { ContainerKind } from "../exec/wasm.js";
+import { MORSEL_BYTES, MORSEL_ROWS, registerPtr } from "./layout.js";
 
 export function summarizeTags(v: EntityVersion, runner: (m: ShardMemory) => MorselRunner, valuesLimit: number): TagSummary[] {
   const out: TagSummary[] = [];
@@ -19,7 +21,7 @@ export function summarizeTags(v: EntityVersion, runner: (m: ShardMemory) => Mors
       const rows = Math.min(s.rows, c.capacity);
       const words = Math.ceil(rows / 64);
       if (words === 0) continue;
-      withValue += runner(s.mem).kernels.andPopcount(c.validity, s.exists.ptr, words);
+      withValue += c.sparse ? sparseWithValue(runner(s.mem), c.sparse.validity, s.exists.ptr, rows) : runner(s.mem).kernels.andPopcount(c.validity, s.exists.ptr, words);
       if (!freq) continue;
       const buf = s.mem.memory.buffer;
       const valid = new Uint8Array(buf, c.validity, words * 8);
@@ -51,4 +53,18 @@ export function summarizeTags(v: EntityVersion, runner: (m: ShardMemory) => Mors
     out.push(t);
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** popcount(valid ∧ exists) of a row set in container form, a morsel at a time in a scratch register. */
+function sparseWithValue(r: MorselRunner, dir: number, exists: number, rows: number): number {
+  const k = r.kernels;
+  const scratch = registerPtr(0, 1);
+  const d = new Uint32Array(k.memory.buffer, dir, Math.ceil(rows / MORSEL_ROWS) * 3);
+  let n = 0;
+  for (let m = 0; m * MORSEL_ROWS < rows; m++) {
+    if (d[m * 3]! === 0) continue;
+    k.containerToBitmap(d[m * 3]! as ContainerKind, d[m * 3 + 2]!, d[m * 3 + 1]!, scratch);
+    n += k.andPopcount(scratch, exists + m * MORSEL_BYTES, Math.ceil(Math.min(MORSEL_ROWS, rows - m * MORSEL_ROWS) / 64));
+  }
+  return n;
 }

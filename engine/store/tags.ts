@@ -100,6 +100,11 @@ export interface Chunk {
   codesCapacity: number;
   /** list form: codes used. */
   codesUsed: number;
+  /**
+   * bool chunks in container form (engine/store/containers.ts): directories of the true set and the
+   * valid set; `values` and `validity` are then 0.
+   */
+  sparse?: { values: number; validity: number };
   /** Blocks to free when the last version holding the chunk goes. */
   blocks: number[];
   refs: number;

@@ -9,6 +9,7 @@
 import { LassoError } from "../errors.js";
 import { EntityStore, EntityVersion, type Block, type ShardState } from "./entity.js";
 import { MORSEL_ROWS, align } from "./layout.js";
+import { expandInto, sparsify } from "./containers.js";
 import { Dictionary, valueBytes, type Chunk, type TagMeta } from "./tags.js";
 
 /**
@@ -182,7 +183,9 @@ export class Transaction {
       const mine = this.priv[s];
       if (mine) {
         for (const [name, c] of mine) {
-          if (this.tags.get(name)?.form === "list") this.finishList(s, this.tags.get(name)!, c);
+          const form = this.tags.get(name)?.form;
+          if (form === "list") this.finishList(s, this.tags.get(name)!, c);
+          else if (form === "bool") sparsify(mem, c);
           chunks.set(name, c);
         }
       }
@@ -322,7 +325,11 @@ function allocChunk(mem: import("./shard-memory.js").ShardMemory, meta: TagMeta,
     blocks.push(values);
   }
   const c: Chunk = { capacity, values, validity, offsets, codes, codesCapacity, codesUsed, blocks, refs: 0 };
-  if (from) {
+  if (from?.sparse) {
+    const morsels = from.capacity / MORSEL_ROWS;
+    expandInto(mem, from.sparse.validity, morsels, validity);
+    expandInto(mem, from.sparse.values, morsels, values);
+  } else if (from) {
     const u8 = mem.u8;
     const fromBits = from.capacity / 8;
     u8.copyWithin(validity, from.validity, from.validity + fromBits);

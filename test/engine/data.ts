@@ -46,6 +46,9 @@ export function makeTable(spec: TableSpec): arrow.Table {
   const want = (c: string) => !spec.columns || spec.columns.includes(c);
   if (want("vip")) cols["vip"] = arrow.vectorFromArray(Array.from({ length: n }, () => maybe(0.2, () => r() < 0.3)), new arrow.Bool());
   if (want("rare")) cols["rare"] = arrow.vectorFromArray(Array.from({ length: n }, () => maybe(0.9, () => r() < 0.01)), new arrow.Bool());
+  // sparse flags: stored in container form (mostly null / mostly false with a few true)
+  if (want("flag")) cols["flag"] = arrow.vectorFromArray(Array.from({ length: n }, () => maybe(0.995, () => r() < 0.8)), new arrow.Bool());
+  if (want("rare_true")) cols["rare_true"] = arrow.vectorFromArray(Array.from({ length: n }, () => r() < 0.002), new arrow.Bool());
   if (want("age")) cols["age"] = arrow.vectorFromArray(Array.from({ length: n }, () => maybe(0.1, () => Math.floor(r() * 100) - 5)), new arrow.Int8());
   if (want("orders")) cols["orders"] = arrow.vectorFromArray(Array.from({ length: n }, () => maybe(0.3, () => Math.floor(r() ** 3 * 5000))), new arrow.Int32());
   if (want("big")) {

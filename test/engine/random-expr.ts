@@ -37,11 +37,13 @@ export function randomExpr(r: R, opts: GenOptions, depth = 0): Expr {
   const k = r();
   if (k < 0.02) return { type: "const", value: r() < 0.5 };
   if (k < 0.05 && opts.segments.length > 0) return { type: "segment", name: pick(opts.segments) };
-  const tag = pick(["vip", "rare", "age", "orders", "big", "spend", "score", "城市", "level", "last_order_at", "seen_us", "signup", "interests"]);
+  const tag = pick(["vip", "rare", "flag", "rare_true", "age", "orders", "big", "spend", "score", "城市", "level", "last_order_at", "seen_us", "signup", "interests"]);
   if (r() < 0.08) return { type: "null", tag, negated: r() < 0.5 };
   switch (tag) {
     case "vip":
     case "rare":
+    case "flag":
+    case "rare_true":
       if (r() < 0.5) return { type: "tag", tag };
       return { type: "cmp", tag, op: pick(["=", "!="] as const), value: { kind: "bool", value: r() < 0.5 } };
     case "age":
