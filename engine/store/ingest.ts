@@ -9,9 +9,10 @@ import { join } from "node:path";
 import * as arrow from "apache-arrow";
 import type { KeyType } from "../api.js";
 import { LassoError } from "../errors.js";
+import { checkBatch } from "./batch-check.js";
 import { columnKind, finerUnit, keyTypeFits, keyTypeOf, type ColumnKind } from "./arrow-types.js";
 import type { EntityStore } from "./entity.js";
-import { Transaction, codeView, reserveCodes } from "./transaction.js";
+import { Transaction, codeView, reserveCodes, setBitRange } from "./transaction.js";
 import { Dictionary, UNIT_NS, codeBytesFor, type Chunk, type TagMeta, type TimeUnit } from "./tags.js";
 
 export interface IngestOptions {
@@ -194,6 +195,7 @@ export async function ingest(
       if (next.done) break;
       if (opts.signal?.aborted) throw new LassoError("cancelled", "load cancelled");
       const batch = next.value;
+      checkBatch(batch);
       if (batch.numRows === 0) continue;
       const rows = resolveKeys(tx, batch.getChildAt(keyIndex)!.data[0]!, seen);
       for (const p of plans) writeColumn(tx, p, batch.getChildAt(p.index)!.data[0]!, rows);
@@ -252,28 +254,36 @@ function utf8At(data: arrow.Data, i: number): string {
   return utf8.decode(data.values.subarray(a, b));
 }
 
+/**
+ * Maps a batch's keys to rows: known keys to their row, new keys to rows appended in order (so a batch's
+ * new rows are one contiguous range, marked existing in bulk). A key met twice in one load is
+ * `duplicate_key`: a row created by this load found again, or an older row already `seen`.
+ */
 function resolveKeys(tx: Transaction, data: arrow.Data, seen: SeenRows): Int32Array {
   const keys = tx.store.keys;
   const n = data.length;
+  if (data.nullCount > 0) {
+    for (let i = 0; i < n; i++) if (!isValid(data, i)) throw new LassoError("null_key", `the key column has a null at row ${i} of a batch`);
+  }
   const rows = new Int32Array(n);
+  const firstNew = keys.rows;
+  const loadStart = tx.firstNewRow;
+  keys.reserveRows(n);
   const t = data.type as arrow.DataType;
   const text = arrow.DataType.isUtf8(t) || arrow.DataType.isLargeUtf8(t);
   const wide = !text && (t as arrow.Int).bitWidth === 64;
   const signed = !text && (t as arrow.Int).isSigned;
   const words = !text && wide ? new Int32Array(data.values.buffer, data.values.byteOffset, data.values.length * 2) : null;
   const narrow = !text && !wide ? (data.values as Int32Array | Uint32Array) : null;
+  let updated = 0;
   for (let i = 0; i < n; i++) {
-    if (!isValid(data, i)) throw new LassoError("null_key", `row ${i} of a batch has a null key in '${data.type}' key column`);
     let row: number;
     if (text) {
       const k = utf8At(data, i);
       row = keys.findStr(k);
-      if (row < 0) {
-        row = keys.appendStr(k);
-        tx.newRow(row);
-        seen.testAndSet(row);
-      } else if (seen.testAndSet(row)) throw dup(k);
-      else tx.updated++;
+      if (row < 0) row = keys.appendStr(k);
+      else if (row >= loadStart || seen.testAndSet(row)) throw dup(k);
+      else updated++;
     } else {
       const j = data.offset + i;
       let lo: number;
@@ -287,15 +297,14 @@ function resolveKeys(tx: Transaction, data: arrow.Data, seen: SeenRows): Int32Ar
         hi = signed && v < 0 ? -1 : 0;
       }
       row = keys.findInt(lo, hi);
-      if (row < 0) {
-        row = keys.appendInt(lo, hi);
-        tx.newRow(row);
-        seen.testAndSet(row);
-      } else if (seen.testAndSet(row)) throw dup(keys.jsonKey(row));
-      else tx.updated++;
+      if (row < 0) row = keys.appendInt(lo, hi);
+      else if (row >= loadStart || seen.testAndSet(row)) throw dup(keys.jsonKey(row));
+      else updated++;
     }
     rows[i] = row;
   }
+  tx.updated += updated;
+  tx.newRows(firstNew, keys.rows);
   return rows;
 }
 
@@ -347,6 +356,49 @@ function setBit(u8: Uint8Array, base: number, bit: number, on: boolean): void {
   else u8[base + (bit >> 3)]! &= ~(1 << (bit & 7));
 }
 
+/** A batch's rows as contiguous per-shard runs (the bulk-append case), or null when rows are scattered. */
+interface Run {
+  shard: number;
+  /** First local row in the shard. */
+  local: number;
+  /** First batch index. */
+  i0: number;
+  n: number;
+}
+
+function contiguousRuns(rows: Int32Array, sr: number): Run[] | null {
+  for (let i = 1; i < rows.length; i++) if (rows[i] !== rows[i - 1]! + 1) return null;
+  const out: Run[] = [];
+  let i = 0;
+  while (i < rows.length) {
+    const row = rows[i]!;
+    const shard = Math.floor(row / sr);
+    const local = row - shard * sr;
+    const n = Math.min(rows.length - i, sr - local);
+    out.push({ shard, local, i0: i, n });
+    i += n;
+  }
+  return out;
+}
+
+/** Copies `n` bits from (src, srcBit) to (dst, dstBit); byte-wise when both are byte aligned. */
+function copyBits(src: Uint8Array, srcBit: number, dst: Uint8Array, dstBit: number, n: number): void {
+  if ((srcBit & 7) === 0 && (dstBit & 7) === 0) {
+    const whole = n >> 3;
+    dst.set(src.subarray(srcBit >> 3, (srcBit >> 3) + whole), dstBit >> 3);
+    for (let k = whole * 8; k < n; k++) setBit(dst, 0, dstBit + k, (src[(srcBit + k) >> 3]! & (1 << ((srcBit + k) & 7))) !== 0);
+    return;
+  }
+  for (let k = 0; k < n; k++) setBit(dst, 0, dstBit + k, (src[(srcBit + k) >> 3]! & (1 << ((srcBit + k) & 7))) !== 0);
+}
+
+/** Writes a run's validity bits: from the Arrow null bitmap, or all valid. */
+function copyValidity(data: arrow.Data, run: Run, u8: Uint8Array, validity: number): void {
+  const nb = data.nullBitmap;
+  if (!nb || nb.length === 0 || data.nullCount === 0) setBitRange(u8, validity, run.local, run.n);
+  else copyBits(nb, data.offset + run.i0, u8, validity * 8 + run.local, run.n);
+}
+
 function writeColumn(tx: Transaction, p: ColumnPlan, data: arrow.Data, rows: Int32Array): void {
   let meta = tx.tags.get(p.name)!;
   switch (meta.form === "i32" || meta.form === "i64" ? (meta.type === "time" ? "time" : "int") : meta.form) {
@@ -371,6 +423,19 @@ function writeBool(tx: Transaction, meta: TagMeta, data: arrow.Data, rows: Int32
   const ts = targets(tx, meta, rows);
   const sr = tx.shardRows;
   const vals = data.values as Uint8Array;
+  const runs = contiguousRuns(rows, sr);
+  if (runs) {
+    for (const run of runs) {
+      const t = ts[run.shard]!;
+      copyValidity(data, run, t.u8, t.chunk.validity);
+      copyBits(vals, data.offset + run.i0, t.u8, t.chunk.values * 8 + run.local, run.n);
+      // a null's value bit must read false: clear values where validity is 0
+      if (data.nullCount > 0) {
+        for (let k = 0; k < run.n; k++) if (!isValid(data, run.i0 + k)) setBit(t.u8, t.chunk.values, run.local + k, false);
+      }
+    }
+    return;
+  }
   for (let i = 0; i < rows.length; i++) {
     const s = Math.floor(rows[i]! / sr);
     const local = rows[i]! - s * sr;
@@ -423,6 +488,17 @@ function writeInt(tx: Transaction, meta: TagMeta, data: arrow.Data, rows: Int32A
   const ts = targets(tx, meta, rows);
   const sr = tx.shardRows;
   const unsigned32 = t.bitWidth === 32 && !t.isSigned;
+  const runs = contiguousRuns(rows, sr);
+  if (runs && (meta.form === "i32" ? t.bitWidth <= 32 && !unsigned32 : t.bitWidth === 64)) {
+    for (const run of runs) {
+      const tg = ts[run.shard]!;
+      copyValidity(data, run, tg.u8, tg.chunk.validity);
+      const src = (data.values as Int32Array).subarray(data.offset + run.i0, data.offset + run.i0 + run.n);
+      if (meta.form === "i32") tg.i32.set(src, (tg.chunk.values >> 2) + run.local);
+      else tg.i64.set(src as unknown as BigInt64Array, (tg.chunk.values >> 3) + run.local);
+    }
+    return;
+  }
   for (let i = 0; i < rows.length; i++) {
     const s = Math.floor(rows[i]! / sr);
     const local = rows[i]! - s * sr;
@@ -502,6 +578,18 @@ function writeFloat(tx: Transaction, meta: TagMeta, data: arrow.Data, rows: Int3
   const get = floatAt(data);
   const ts = targets(tx, meta, rows);
   const sr = tx.shardRows;
+  const runs = contiguousRuns(rows, sr);
+  const t = data.type as arrow.DataType;
+  if (runs && arrow.DataType.isFloat(t) && t.precision !== arrow.Precision.HALF) {
+    for (const run of runs) {
+      const tg = ts[run.shard]!;
+      copyValidity(data, run, tg.u8, tg.chunk.validity);
+      const src = (data.values as Float64Array).subarray(data.offset + run.i0, data.offset + run.i0 + run.n);
+      if (meta.form === "f32") tg.f32.set(src, (tg.chunk.values >> 2) + run.local);
+      else tg.f64.set(src, (tg.chunk.values >> 3) + run.local);
+    }
+    return;
+  }
   for (let i = 0; i < rows.length; i++) {
     const s = Math.floor(rows[i]! / sr);
     const local = rows[i]! - s * sr;
@@ -532,6 +620,17 @@ function writeTime(tx: Transaction, meta: TagMeta, kind: ColumnKind, data: arrow
   const factor = UNIT_NS[src.unit] / UNIT_NS[meta.unit!];
   const ts = targets(tx, meta, rows);
   const sr = tx.shardRows;
+  const runs = factor === 1n ? contiguousRuns(rows, sr) : null;
+  if (runs) {
+    for (const run of runs) {
+      const tg = ts[run.shard]!;
+      copyValidity(data, run, tg.u8, tg.chunk.validity);
+      const src = (data.values as Int32Array).subarray(data.offset + run.i0, data.offset + run.i0 + run.n);
+      if (meta.form === "i32") tg.i32.set(src, (tg.chunk.values >> 2) + run.local);
+      else tg.i64.set(src as unknown as BigInt64Array, (tg.chunk.values >> 3) + run.local);
+    }
+    return;
+  }
   const min = meta.form === "i32" ? -(2n ** 31n) : -(2n ** 63n);
   const max = meta.form === "i32" ? 2n ** 31n - 1n : 2n ** 63n - 1n;
   for (let i = 0; i < rows.length; i++) {
@@ -608,6 +707,19 @@ function writeCodes(tx: Transaction, meta: TagMeta, data: arrow.Data, rows: Int3
   const ts = targets(tx, meta, rows);
   const sr = tx.shardRows;
   const cb = meta.codeBytes!;
+  const runs = contiguousRuns(rows, sr);
+  if (runs) {
+    for (const run of runs) {
+      const tg = ts[run.shard]!;
+      copyValidity(data, run, tg.u8, tg.chunk.validity);
+      const src = codes.subarray(run.i0, run.i0 + run.n);
+      // nulls carry code -1, which lands as the all-ones code: masked out by validity
+      if (cb === 1) tg.u8.set(src, tg.chunk.values + run.local);
+      else if (cb === 2) tg.u16.set(src, (tg.chunk.values >> 1) + run.local);
+      else tg.u32.set(src, (tg.chunk.values >> 2) + run.local);
+    }
+    return;
+  }
   for (let i = 0; i < rows.length; i++) {
     const s = Math.floor(rows[i]! / sr);
     const local = rows[i]! - s * sr;

@@ -65,6 +65,17 @@ export class KeyIndex {
     }
   }
 
+  /** Makes room for `extra` more keys (a load's batch) without rehashing one doubling at a time. */
+  reserveRows(extra: number): void {
+    const need = this.live + this.tombstones + extra;
+    if (need * 2 > this.table.length) this.rehash(need);
+    if (this.type !== "utf8" && (this.rowCount + extra) * 2 > this.words.length) {
+      const next = new Int32Array(Math.max((this.rowCount + extra) * 2, this.words.length * 2));
+      next.set(this.words);
+      this.words = next;
+    }
+  }
+
   /** Appends a new row for a key known to be absent; returns its row. */
   appendInt(lo: number, hi: number): number {
     const row = this.rowCount++;
@@ -204,9 +215,9 @@ export class KeyIndex {
     this.live++;
   }
 
-  private rehash(): void {
+  private rehash(atLeast = 0): void {
     const old = this.table;
-    const size = tableSizeFor(Math.max(this.live * 2, 1024));
+    const size = tableSizeFor(Math.max(this.live * 2, atLeast, 1024));
     this.table = new Int32Array(size);
     this.tombstones = 0;
     const mask = size - 1;

@@ -52,6 +52,7 @@ export class Transaction {
   private readonly dictMarks = new Map<Dictionary, number>();
   private readonly removedRows: number[] = [];
   private done = false;
+  private rolledBack = false;
 
   constructor(readonly store: EntityStore) {
     this.base = store.current;
@@ -76,16 +77,24 @@ export class Transaction {
     if (meta.dict) this.trackDict(meta.dict);
   }
 
-  /** A row just appended to the key index: it exists from this version on. */
-  newRow(row: number): void {
-    const shard = Math.floor(row / this.shardRows);
-    const local = row - shard * this.shardRows;
-    while (this.shardRowsUsed.length <= shard) this.shardRowsUsed.push(0);
-    this.shardRowsUsed[shard] = Math.max(this.shardRowsUsed[shard]!, local + 1);
-    const ptr = this.existsPtr(shard);
-    const u8 = this.store.memory(shard).u8;
-    u8[ptr + (local >> 3)]! |= 1 << (local & 7);
-    this.inserted++;
+  /** First row appended by this transaction: rows from here on are new entities. */
+  get firstNewRow(): number {
+    return this.startRows;
+  }
+
+  /** Rows [from, to) were just appended to the key index: they exist from this version on. */
+  newRows(from: number, to: number): void {
+    const sr = this.shardRows;
+    for (let row = from; row < to; ) {
+      const shard = Math.floor(row / sr);
+      const local = row - shard * sr;
+      const end = Math.min(to, (shard + 1) * sr);
+      while (this.shardRowsUsed.length <= shard) this.shardRowsUsed.push(0);
+      this.shardRowsUsed[shard] = Math.max(this.shardRowsUsed[shard]!, end - shard * sr);
+      setBitRange(this.store.memory(shard).u8, this.existsPtr(shard), local, end - row);
+      row = end;
+    }
+    this.inserted += to - from;
   }
 
   /** Deletes an existing row (its key is removed from the index). */
@@ -197,8 +206,13 @@ export class Transaction {
     return new EntityVersion(this.store, this.base.number + 1, this.store.keys.rows, total, new Map(this.tags), shards);
   }
 
+  /**
+   * Undoes the transaction. Also valid after `commit()` as long as the committed version was never
+   * published: the engine commits, then persists, and rolls back when persisting fails.
+   */
   rollback(): void {
-    if (this.done) return;
+    if (this.rolledBack) return;
+    this.rolledBack = true;
     this.done = true;
     this.priv.forEach((m, s) => {
       const mem = this.store.memory(s);
@@ -357,4 +371,23 @@ export function reserveCodes(mem: import("./shard-memory.js").ShardMemory, meta:
   c.blocks[i] = codes;
   c.codes = codes;
   c.codesCapacity = cap;
+}
+
+/** Sets `count` bits from bit `first` of the bitmap at `ptr`. */
+export function setBitRange(u8: Uint8Array, ptr: number, first: number, count: number): void {
+  let b = first;
+  const end = first + count;
+  while (b < end && (b & 7) !== 0) {
+    u8[ptr + (b >> 3)]! |= 1 << (b & 7);
+    b++;
+  }
+  const fullBytes = (end - b) >> 3;
+  if (fullBytes > 0) {
+    u8.fill(0xff, ptr + (b >> 3), ptr + (b >> 3) + fullBytes);
+    b += fullBytes * 8;
+  }
+  while (b < end) {
+    u8[ptr + (b >> 3)]! |= 1 << (b & 7);
+    b++;
+  }
 }

@@ -29,6 +29,8 @@ export interface TableSpec {
   firstKey?: number;
   /** Only these columns (besides the key). */
   columns?: string[];
+  /** Keys in descending order: rows land scattered, not as one contiguous run. */
+  descending?: boolean;
 }
 
 const I64_EDGES = [-(2n ** 63n), 2n ** 63n - 1n, 0n, -1n, 2n ** 53n + 1n];
@@ -41,7 +43,7 @@ export function makeTable(spec: TableSpec): arrow.Table {
   const maybe = <T>(p: number, f: () => T): T | null => (r() < p ? null : f());
   const first = BigInt(spec.firstKey ?? 1);
   const cols: Record<string, arrow.Vector> = {
-    user_id: arrow.makeVector(BigInt64Array.from({ length: n }, (_, i) => first + BigInt(i))),
+    user_id: arrow.makeVector(BigInt64Array.from({ length: n }, (_, i) => first + BigInt(spec.descending ? n - 1 - i : i))),
   };
   const want = (c: string) => !spec.columns || spec.columns.includes(c);
   if (want("vip")) cols["vip"] = arrow.vectorFromArray(Array.from({ length: n }, () => maybe(0.2, () => r() < 0.3)), new arrow.Bool());

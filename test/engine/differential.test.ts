@@ -52,6 +52,10 @@ async function build(seed: number, rows: number, opts: { threads: number; shardR
   const r2 = await load(engine, t2);
   upsert(w, t2);
   expect(r2.inserted + r2.updated).toBe(t2.numRows);
+  // a scattered upsert (keys descending) over old and new keys, every column
+  const t3 = makeTable({ rows: Math.ceil(rows / 4), seed: seed + 5, firstKey: Math.floor(rows * 0.9), descending: true });
+  await load(engine, t3);
+  upsert(w, t3);
   // delete every 7th key, then re-insert one of them (a new entity without old values)
   const dead = w.rows.filter((_, i) => i % 7 === 3).map((r) => String(r.key));
   const del = await engine.deleteRows("user", dead);
