@@ -91,7 +91,8 @@ export class Transaction {
       const end = Math.min(to, (shard + 1) * sr);
       while (this.shardRowsUsed.length <= shard) this.shardRowsUsed.push(0);
       this.shardRowsUsed[shard] = Math.max(this.shardRowsUsed[shard]!, end - shard * sr);
-      setBitRange(this.store.memory(shard).u8, this.existsPtr(shard), local, end - row);
+      const exists = this.existsPtr(shard); // may grow the memory: take the view after it
+      setBitRange(this.store.memory(shard).u8, exists, local, end - row);
       row = end;
     }
     this.inserted += to - from;
