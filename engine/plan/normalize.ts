@@ -5,6 +5,7 @@
  *   NOT push-down    not(and(a, b)) → or(not a, not b); not(or(a, b)) → and(not a, not b); not(not a) → a
  *   merge            and of ranges on one tag → their intersection; or/and of code sets on one tag → ∪ / ∩
  *   contradictions   and(x, not x) → none; or(x, not x) → all; duplicate children dropped
+ *   implied          and(x IS NOT NULL, x < 5) → x < 5
  * After normalisation `not` only wraps leaves, which the executor runs as one ANDNOT.
  */
 import { ALL, NONE, type LNode } from "./logical.js";
@@ -48,8 +49,9 @@ function combine(k: "and" | "or", input: readonly LNode[]): LNode {
     if (a.k === k) flat.push(...a.args);
     else flat.push(a);
   }
-  const merged = mergeSameTag(k, flat);
+  let merged = mergeSameTag(k, flat);
   if (merged === null) return k === "and" ? NONE : ALL;
+  if (k === "and") merged = dropImpliedValid(merged);
   // duplicates and x / not x pairs
   const seen = new Map<string, LNode>();
   for (const a of merged) {
@@ -106,6 +108,13 @@ function mergeSameTag(k: "and" | "or", args: LNode[]): LNode[] | null {
     } else out.push(a);
   }
   return out;
+}
+
+/** In an AND, `t IS NOT NULL` is implied by any positive leaf on t (leaves hold only where t has a value). */
+function dropImpliedValid(args: LNode[]): LNode[] {
+  const positive = new Set<string>();
+  for (const a of args) if (a.k === "irange" || a.k === "frange" || a.k === "codes" || a.k === "has" || a.k === "true") positive.add(a.tag);
+  return args.filter((a) => !(a.k === "valid" && positive.has(a.tag)));
 }
 
 /** A structural key: equal keys ⇔ equal sub-plans. */
