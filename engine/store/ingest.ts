@@ -198,7 +198,8 @@ export async function ingest(
       checkBatch(batch);
       if (batch.numRows === 0) continue;
       const rows = resolveKeys(tx, batch.getChildAt(keyIndex)!.data[0]!, seen);
-      for (const p of plans) writeColumn(tx, p, batch.getChildAt(p.index)!.data[0]!, rows);
+      const br = batchRows(rows, tx.shardRows);
+      for (const p of plans) writeColumn(tx, p, batch.getChildAt(p.index)!.data[0]!, br);
       rowsDone += batch.numRows;
       opts.onProgress?.(rowsDone);
     }
@@ -237,11 +238,20 @@ class SeenRows {
   }
 }
 
+// Arrow's nullCount getter re-checks the type each call; writers ask per row, so remember the answer
+// for the column being written.
+let nullsData: arrow.Data | null = null;
+let nullsBits: Uint8Array | null = null;
+
 function isValid(data: arrow.Data, i: number): boolean {
-  const nb = data.nullBitmap;
-  if (!nb || nb.length === 0 || data.nullCount === 0) return true;
+  if (data !== nullsData) {
+    nullsData = data;
+    const nb = data.nullBitmap;
+    nullsBits = nb && nb.length > 0 && data.nullCount > 0 ? nb : null;
+  }
+  if (nullsBits === null) return true;
   const bit = data.offset + i;
-  return (nb[bit >> 3]! & (1 << (bit & 7))) !== 0;
+  return (nullsBits[bit >> 3]! & (1 << (bit & 7))) !== 0;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: false });
@@ -329,13 +339,9 @@ interface ShardTarget {
   i64: BigInt64Array;
 }
 
-function targets(tx: Transaction, meta: TagMeta, rows: Int32Array): (ShardTarget | undefined)[] {
+function targets(tx: Transaction, meta: TagMeta, br: BatchRows): (ShardTarget | undefined)[] {
   const out: (ShardTarget | undefined)[] = [];
-  const sr = tx.shardRows;
-  for (let i = 0; i < rows.length; i++) {
-    const s = Math.floor(rows[i]! / sr);
-    if (out[s] === undefined) out[s] = { chunk: tx.chunk(s, meta) } as ShardTarget;
-  }
+  for (const s of br.shards) out[s] = { chunk: tx.chunk(s, meta) } as ShardTarget;
   out.forEach((t, s) => {
     if (!t) return;
     const buf = tx.store.memory(s).memory.buffer;
@@ -364,6 +370,27 @@ interface Run {
   /** First batch index. */
   i0: number;
   n: number;
+}
+
+/** A batch's destination rows, with what every column writer needs computed once. */
+interface BatchRows {
+  rows: Int32Array;
+  /** Contiguous per-shard runs, or null when rows are scattered. */
+  runs: Run[] | null;
+  /** Distinct shards the batch touches. */
+  shards: number[];
+}
+
+function batchRows(rows: Int32Array, sr: number): BatchRows {
+  const runs = contiguousRuns(rows, sr);
+  let shards: number[];
+  if (runs) shards = runs.map((r) => r.shard);
+  else {
+    const set = new Set<number>();
+    for (let i = 0; i < rows.length; i++) set.add(Math.floor(rows[i]! / sr));
+    shards = [...set];
+  }
+  return { rows, runs, shards };
 }
 
 function contiguousRuns(rows: Int32Array, sr: number): Run[] | null {
@@ -399,31 +426,33 @@ function copyValidity(data: arrow.Data, run: Run, u8: Uint8Array, validity: numb
   else copyBits(nb, data.offset + run.i0, u8, validity * 8 + run.local, run.n);
 }
 
-function writeColumn(tx: Transaction, p: ColumnPlan, data: arrow.Data, rows: Int32Array): void {
+function writeColumn(tx: Transaction, p: ColumnPlan, data: arrow.Data, br: BatchRows): void {
+  const rows = br.rows;
   let meta = tx.tags.get(p.name)!;
   switch (meta.form === "i32" || meta.form === "i64" ? (meta.type === "time" ? "time" : "int") : meta.form) {
     case "bool":
-      return writeBool(tx, meta, data, rows);
+      return writeBool(tx, meta, data, br);
     case "int":
-      return writeInt(tx, meta, data, rows);
+      return writeInt(tx, meta, data, br);
     case "time":
-      return writeTime(tx, meta, p.kind, data, rows);
+      return writeTime(tx, meta, p.kind, data, br);
     case "f32":
     case "f64":
       if (meta.form === "f32" && p.kind.form === "f64") meta = widenFloat(tx, meta);
-      return writeFloat(tx, meta, data, rows);
+      return writeFloat(tx, meta, data, br);
     case "codes":
-      return writeCodes(tx, meta, data, rows);
+      return writeCodes(tx, meta, data, br);
     case "list":
-      return writeList(tx, meta, data, rows);
+      return writeList(tx, meta, data, br);
   }
 }
 
-function writeBool(tx: Transaction, meta: TagMeta, data: arrow.Data, rows: Int32Array): void {
-  const ts = targets(tx, meta, rows);
+function writeBool(tx: Transaction, meta: TagMeta, data: arrow.Data, br: BatchRows): void {
+  const rows = br.rows;
+  const ts = targets(tx, meta, br);
   const sr = tx.shardRows;
   const vals = data.values as Uint8Array;
-  const runs = contiguousRuns(rows, sr);
+  const runs = br.runs;
   if (runs) {
     for (const run of runs) {
       const t = ts[run.shard]!;
@@ -466,13 +495,16 @@ function intReader(data: arrow.Data): (i: number, out: Int32Array) => void {
   };
 }
 
-function writeInt(tx: Transaction, meta: TagMeta, data: arrow.Data, rows: Int32Array): void {
+function writeInt(tx: Transaction, meta: TagMeta, data: arrow.Data, br: BatchRows): void {
+  const rows = br.rows;
   const t = data.type as arrow.Int;
   const read = intReader(data);
   const w = new Int32Array(2);
-  // Range checks first, so a widening happens before any write of this batch.
+  // Range checks first, so a widening happens before any write of this batch. Narrow signed sources
+  // (≤ 32 bits) always fit: only 64-bit and UInt32 values are looked at.
   let fitsI32 = true;
-  for (let i = 0; i < rows.length; i++) {
+  const mustCheck = t.bitWidth === 64 || (t.bitWidth === 32 && !t.isSigned);
+  for (let i = 0; mustCheck && i < rows.length; i++) {
     if (!isValid(data, i)) continue;
     read(i, w);
     if (t.bitWidth === 64 && !t.isSigned && w[1]! < 0) {
@@ -485,10 +517,10 @@ function writeInt(tx: Transaction, meta: TagMeta, data: arrow.Data, rows: Int32A
     } else if (w[1] !== (w[0]! < 0 ? -1 : 0)) fitsI32 = false;
   }
   if (meta.form === "i32" && !fitsI32) meta = widenInt(tx, meta);
-  const ts = targets(tx, meta, rows);
+  const ts = targets(tx, meta, br);
   const sr = tx.shardRows;
   const unsigned32 = t.bitWidth === 32 && !t.isSigned;
-  const runs = contiguousRuns(rows, sr);
+  const runs = br.runs;
   if (runs && (meta.form === "i32" ? t.bitWidth <= 32 && !unsigned32 : t.bitWidth === 64)) {
     for (const run of runs) {
       const tg = ts[run.shard]!;
@@ -574,11 +606,12 @@ function halfToFloat(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
-function writeFloat(tx: Transaction, meta: TagMeta, data: arrow.Data, rows: Int32Array): void {
+function writeFloat(tx: Transaction, meta: TagMeta, data: arrow.Data, br: BatchRows): void {
+  const rows = br.rows;
   const get = floatAt(data);
-  const ts = targets(tx, meta, rows);
+  const ts = targets(tx, meta, br);
   const sr = tx.shardRows;
-  const runs = contiguousRuns(rows, sr);
+  const runs = br.runs;
   const t = data.type as arrow.DataType;
   if (runs && arrow.DataType.isFloat(t) && t.precision !== arrow.Precision.HALF) {
     for (const run of runs) {
@@ -613,14 +646,15 @@ function timeSource(data: arrow.Data, kind: ColumnKind): { unit: TimeUnit; at: (
   return { unit: kind.unit!, at: (i) => v[off + i]! };
 }
 
-function writeTime(tx: Transaction, meta: TagMeta, kind: ColumnKind, data: arrow.Data, rows: Int32Array): void {
+function writeTime(tx: Transaction, meta: TagMeta, kind: ColumnKind, data: arrow.Data, br: BatchRows): void {
+  const rows = br.rows;
   const src = timeSource(data, kind);
   const target = finerUnit(meta.unit!, src.unit);
   if (target !== meta.unit) meta = reunitTime(tx, meta, target);
   const factor = UNIT_NS[src.unit] / UNIT_NS[meta.unit!];
-  const ts = targets(tx, meta, rows);
+  const ts = targets(tx, meta, br);
   const sr = tx.shardRows;
-  const runs = factor === 1n ? contiguousRuns(rows, sr) : null;
+  const runs = factor === 1n ? br.runs : null;
   if (runs) {
     for (const run of runs) {
       const tg = ts[run.shard]!;
@@ -673,7 +707,11 @@ function reunitTime(tx: Transaction, meta: TagMeta, unit: TimeUnit): TagMeta {
   return next;
 }
 
-/** Dictionary codes of an enum column (Utf8 or Dictionary<Utf8>), -1 for null. */
+/**
+ * Dictionary codes of an enum column (Utf8 or Dictionary<Utf8>), -1 for null. Plain Utf8 values are
+ * interned by their bytes first (a per-column hash of byte strings to codes), so a value repeated a
+ * million times is decoded to a JS string once, not a million times.
+ */
 function encodeStrings(dict: Dictionary, data: arrow.Data): Int32Array {
   const n = data.length;
   const out = new Int32Array(n);
@@ -696,18 +734,52 @@ function encodeStrings(dict: Dictionary, data: arrow.Data): Int32Array {
     }
     return out;
   }
-  for (let i = 0; i < n; i++) out[i] = isValid(data, i) ? dict.encode(utf8At(data, i)) : -1;
+  const offs = data.valueOffsets as Int32Array | BigInt64Array;
+  const bytes = data.values as Uint8Array;
+  const wide = offs instanceof BigInt64Array;
+  const seen = new Map<number, { a: number; b: number; code: number }[]>();
+  for (let i = 0; i < n; i++) {
+    if (!isValid(data, i)) {
+      out[i] = -1;
+      continue;
+    }
+    const j = data.offset + i;
+    const a = wide ? Number(offs[j]!) : (offs[j] as number);
+    const b = wide ? Number(offs[j + 1]!) : (offs[j + 1] as number);
+    let h = 0x811c9dc5 ^ (b - a);
+    for (let k = a; k < b; k++) h = Math.imul(h ^ bytes[k]!, 0x01000193);
+    const bucket = seen.get(h);
+    let code = -1;
+    if (bucket) {
+      for (const e of bucket) {
+        if (e.b - e.a !== b - a) continue;
+        let same = true;
+        for (let k = 0; k < b - a && same; k++) same = bytes[e.a + k] === bytes[a + k];
+        if (same) {
+          code = e.code;
+          break;
+        }
+      }
+    }
+    if (code < 0) {
+      code = dict.encode(utf8.decode(bytes.subarray(a, b)));
+      if (bucket) bucket.push({ a, b, code });
+      else seen.set(h, [{ a, b, code }]);
+    }
+    out[i] = code;
+  }
   return out;
 }
 
-function writeCodes(tx: Transaction, meta: TagMeta, data: arrow.Data, rows: Int32Array): void {
+function writeCodes(tx: Transaction, meta: TagMeta, data: arrow.Data, br: BatchRows): void {
+  const rows = br.rows;
   const codes = encodeStrings(meta.dict!, data);
   const need = codeBytesFor(meta.dict!.size);
   if (need > meta.codeBytes!) meta = widenCodes(tx, meta, need);
-  const ts = targets(tx, meta, rows);
+  const ts = targets(tx, meta, br);
   const sr = tx.shardRows;
   const cb = meta.codeBytes!;
-  const runs = contiguousRuns(rows, sr);
+  const runs = br.runs;
   if (runs) {
     for (const run of runs) {
       const tg = ts[run.shard]!;
@@ -746,7 +818,8 @@ function widenCodes(tx: Transaction, meta: TagMeta, bytes: 1 | 2 | 4): TagMeta {
   return next;
 }
 
-function writeList(tx: Transaction, meta: TagMeta, data: arrow.Data, rows: Int32Array): void {
+function writeList(tx: Transaction, meta: TagMeta, data: arrow.Data, br: BatchRows): void {
+  const rows = br.rows;
   const child = data.children[0]!;
   const childCodes = encodeStrings(meta.dict!, child);
   const need = codeBytesFor(meta.dict!.size, 2);

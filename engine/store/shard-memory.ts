@@ -20,6 +20,8 @@ export class ShardMemory {
   private readonly free: FreeBlock[] = [];
   private readonly sizes = new Map<number, number>();
   private top: number;
+  /** Bytes at or above this offset have never been handed out: still the zeros Wasm memory starts with. */
+  private pristine: number;
   private usedBytes = 0;
 
   constructor(slots: number, initialBytes = 0) {
@@ -28,6 +30,7 @@ export class ShardMemory {
     const pages = Math.ceil((base + initialBytes) / WASM_PAGE) + 1;
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
     this.top = base;
+    this.pristine = base;
   }
 
   get bytesInUse(): number {
@@ -64,6 +67,7 @@ export class ShardMemory {
     this.ensure(end);
     if (start > this.top) this.release(this.top, start - this.top);
     this.top = end;
+    if (end > this.pristine) this.pristine = end;
     this.sizes.set(start, size);
     this.usedBytes += size;
     return start;
@@ -76,10 +80,12 @@ export class ShardMemory {
     return ptr;
   }
 
-  /** Allocates zero-filled bytes. */
+  /** Allocates zero-filled bytes (fresh memory is zero already: only reused bytes are cleared). */
   allocZeroed(bytes: number, alignment = 64): number {
+    const pristine = this.pristine;
     const ptr = this.alloc(bytes, alignment);
-    this.u8.fill(0, ptr, ptr + align(Math.max(bytes, 8), alignment));
+    const end = ptr + align(Math.max(bytes, 8), alignment);
+    if (ptr < pristine) this.u8.fill(0, ptr, Math.min(end, pristine));
     return ptr;
   }
 

@@ -315,7 +315,8 @@ export function codeView(buffer: ArrayBufferLike, ptr: number, n: number, bytes:
 }
 
 function capacityFor(need: number, shardRows: number, current: number): number {
-  const grown = Math.max(need, Math.ceil(current * 1.5));
+  // doubling keeps the copies of a long streaming load to about one chunk's size in total
+  const grown = Math.max(need, current * 2);
   return Math.min(shardRows, align(grown, MORSEL_ROWS));
 }
 
