@@ -1,0 +1,207 @@
+/**
+ * Request bodies. Two readers, both started synchronously in the route callback (uWS delivers body data
+ * right away and copies nothing: each chunk's ArrayBuffer is neutered when the callback returns):
+ * - `readJsonBody`: bounded, whole, UTF-8-checked, parsed; over the limit → `payload_too_large` at once.
+ * - `BodyStream`: an async iterable of chunks for loads, never the whole body in memory: the upload is
+ *   paused while the consumer lags, and a body cut short ends the iteration with an error.
+ */
+import { LassoError } from "../../engine/errors.js";
+import type { Exchange } from "./exchange.js";
+
+/** Media types as sent, parameters split off. */
+export function mediaType(header: string | undefined): { type: string; params: Record<string, string> } {
+  if (!header) return { type: "", params: {} };
+  const [type, ...rest] = header.split(";");
+  const params: Record<string, string> = {};
+  for (const p of rest) {
+    const eq = p.indexOf("=");
+    if (eq < 0) continue;
+    params[p.slice(0, eq).trim().toLowerCase()] = p.slice(eq + 1).trim().replace(/^"(.*)"$/, "$1").toLowerCase();
+  }
+  return { type: type!.trim().toLowerCase(), params };
+}
+
+/** API.md: request bodies are `application/json` (charset optional; when given it must be UTF-8). */
+export function requireJsonContentType(ex: Exchange): void {
+  const { type, params } = mediaType(ex.headers["content-type"]);
+  if (type !== "application/json") {
+    throw new LassoError(
+      "unsupported_media_type",
+      `request body must be Content-Type: application/json, got ${ex.headers["content-type"] ? `"${ex.headers["content-type"]}"` : "none"}`,
+    );
+  }
+  if (params.charset !== undefined && params.charset !== "utf-8" && params.charset !== "utf8") {
+    throw new LassoError("unsupported_media_type", `request body charset must be utf-8, got "${params.charset}"`);
+  }
+}
+
+/** Content-Length when sent and well-formed. */
+export function declaredLength(ex: Exchange): number | undefined {
+  const v = ex.headers["content-length"];
+  if (v === undefined || !/^\d+$/.test(v)) return undefined;
+  return Number(v);
+}
+
+/** Thrown (never sent) when the client left while its body was being read. */
+export class ClientGone extends Error {
+  constructor() {
+    super("the client closed the connection");
+  }
+}
+
+function tooLarge(limit: number): LassoError {
+  return new LassoError("payload_too_large", `request body is over the ${limit}-byte limit`, { limit });
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/**
+ * Reads and parses a JSON body of at most `limit` bytes. Rejects with `payload_too_large` as soon as the
+ * limit is passed (the reader stops accumulating; the caller answers and closes the connection),
+ * `bad_json` for bytes that are not UTF-8 or not JSON, `ClientGone` when the client left.
+ */
+export function readJsonBody(ex: Exchange, limit: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const declared = declaredLength(ex);
+    if (declared !== undefined && declared > limit) {
+      reject(tooLarge(limit));
+      return;
+    }
+    const parts: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    ex.onAbort(() => {
+      if (settled) return;
+      settled = true;
+      reject(new ClientGone());
+    });
+    ex.raw.onData((chunk, isLast) => {
+      if (settled) return;
+      size += chunk.byteLength;
+      if (size > limit) {
+        settled = true;
+        reject(tooLarge(limit));
+        return;
+      }
+      // Copied: uWS neuters the ArrayBuffer when this callback returns.
+      parts.push(Buffer.from(chunk.slice(0)));
+      if (!isLast) return;
+      settled = true;
+      try {
+        resolve(parseJson(Buffer.concat(parts, size)));
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+export function parseJson(bytes: Uint8Array): unknown {
+  if (bytes.byteLength === 0) throw new LassoError("bad_json", "request body is empty; expected a JSON object");
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw new LassoError("bad_json", "request body is not valid UTF-8");
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new LassoError("bad_json", `request body is not valid JSON: ${msg}`);
+  }
+}
+
+/**
+ * A load body as an async iterable of chunks, fed by uWS `onData`. Holds at most about `highWater`
+ * unread bytes: past that the upload is paused (TCP pushes back on the client) until the consumer
+ * catches up. Ends normally at the body's last byte; ends with an error when the client leaves first
+ * (dropped connection, or fewer bytes than Content-Length followed by a close), so a load never
+ * mistakes a cut body for a whole one.
+ */
+export class BodyStream implements AsyncIterable<Uint8Array> {
+  private readonly queue: Uint8Array[] = [];
+  private queued = 0;
+  private received = 0;
+  private complete = false;
+  private failure: Error | undefined;
+  private paused = false;
+  private wake: (() => void) | undefined;
+  private iterating = false;
+
+  constructor(
+    private readonly ex: Exchange,
+    private readonly highWater: number,
+  ) {
+    const declared = declaredLength(ex);
+    ex.onAbort(() => {
+      if (this.complete) return;
+      this.fail(
+        new LassoError(
+          "bad_arrow",
+          `the request body was cut short after ${this.received} bytes${declared !== undefined ? ` of ${declared}` : ""} (connection closed)`,
+        ),
+      );
+    });
+    ex.raw.onData((chunk, isLast) => {
+      if (this.complete || this.failure) return;
+      if (chunk.byteLength > 0) {
+        const copy = new Uint8Array(chunk.byteLength);
+        copy.set(new Uint8Array(chunk));
+        this.queue.push(copy);
+        this.queued += copy.byteLength;
+        this.received += copy.byteLength;
+      }
+      if (isLast) {
+        if (declared !== undefined && this.received !== declared) {
+          this.fail(new LassoError("bad_arrow", `the request body has ${this.received} bytes, Content-Length said ${declared}`));
+          return;
+        }
+        this.complete = true;
+      } else if (this.queued >= this.highWater && !this.paused && !ex.ended) {
+        this.paused = true;
+        ex.raw.pause();
+      }
+      this.notify();
+    });
+  }
+
+  /** Whether the whole body arrived (if not, the connection must be closed after the reply). */
+  get fullyRead(): boolean {
+    return this.complete && this.queue.length === 0;
+  }
+  get bytesReceived(): number {
+    return this.received;
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    this.notify();
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    if (this.iterating) throw new Error("a request body can be read once");
+    this.iterating = true;
+    for (;;) {
+      if (this.failure) throw this.failure;
+      const next = this.queue.shift();
+      if (next) {
+        this.queued -= next.byteLength;
+        if (this.paused && this.queued < this.highWater / 2 && !this.ex.ended) {
+          this.paused = false;
+          this.ex.raw.resume();
+        }
+        yield next;
+        continue;
+      }
+      if (this.complete) return;
+      await new Promise<void>((r) => (this.wake = r));
+    }
+  }
+}
