@@ -134,7 +134,9 @@ export class LassoEngine implements Engine {
     };
     const self = this;
     const keys = q.version.store.keys;
-    const signal = abortCheck(req);
+    // the timeout bounds the query (up to the count); streaming ids is paced by the reader, and only
+    // cancellation stops it
+    const signal = abortCheck({ ...req, timeoutMs: undefined });
     async function* chunks(): AsyncGenerator<JsonKey[]> {
       try {
         let left = limit;
