@@ -32,6 +32,11 @@ export type ErrorCode =
   | "unauthorized"
   | "forbidden"
   | "tag_disabled"
+  // tag catalog (409s)
+  | "conflict"
+  | "version_conflict"
+  | "invalid_transition"
+  | "cycle"
   // the engine's own faults (5xx)
   | "internal"
   | "kernel_fault"
@@ -64,6 +69,10 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   unauthorized: 401,
   forbidden: 403,
   tag_disabled: 409,
+  conflict: 409,
+  version_conflict: 409,
+  invalid_transition: 409,
+  cycle: 409,
   internal: 500,
   kernel_fault: 500,
   io_error: 500,

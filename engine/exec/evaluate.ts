@@ -113,6 +113,23 @@ export class MorselRunner {
         const d = this.dir(node.dir, m);
         return k.containerToBitmap(d[0]! as ContainerKind, d[2]!, d[1]!, dst) > 0;
       }
+      case "cunion": {
+        let any = false;
+        let first = true;
+        const r = registerPtr(this.slot, tmp);
+        for (const dir of node.dirs) {
+          const d = this.dir(dir, m);
+          if (d[0] === 0) continue;
+          if (first) {
+            any = k.containerToBitmap(d[0]! as ContainerKind, d[2]!, d[1]!, dst) > 0;
+            first = false;
+          } else {
+            k.containerToBitmap(d[0]! as ContainerKind, d[2]!, d[1]!, r);
+            any = k.bitmapOr(dst, dst, r, words);
+          }
+        }
+        return first ? k.bitmapFill(dst, words, false) : any;
+      }
       case "i32":
         return k.rangeI32(node.col + row0 * 4, node.validity + bits, n, node.lo, node.hi, dst);
       case "i64":

@@ -14,9 +14,9 @@ import { MORSEL_ROWS } from "../store/layout.js";
 import type { ShardProgram } from "./program.js";
 import type { CountReply, CountTask, MorselRange, WorkerInit } from "./protocol.js";
 
-/** Below this many row·kernel steps (≈ 1 ms of kernel time) a query stays on the calling thread. */
-export const SPLIT_THRESHOLD = 4_000_000;
-const TASKS_PER_WORKER = 2;
+/** Below this many row·kernel steps (≈ 2–4 ms of kernel time; a split costs ≈ 0.4 ms) a query stays on the calling thread. */
+export const SPLIT_THRESHOLD = 16_000_000;
+const TASKS_PER_WORKER = 1;
 
 export class WorkerPool {
   readonly threads: number;

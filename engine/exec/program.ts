@@ -19,6 +19,8 @@ export type ExecNode =
   | { readonly op: "valid"; readonly validity: number; readonly cap: number }
   /** a row set in container form: directory of (kind, card, payload) per morsel */
   | { readonly op: "cset"; readonly dir: number; readonly cap: number }
+  /** the union of several container sets (multi tag HAS ANY through its postings) */
+  | { readonly op: "cunion"; readonly dirs: readonly number[]; readonly cap: number }
   | { readonly op: "i32"; readonly col: number; readonly validity: number; readonly cap: number; readonly lo: number; readonly hi: number }
   | { readonly op: "i64"; readonly col: number; readonly validity: number; readonly cap: number; readonly lo: bigint; readonly hi: bigint }
   | { readonly op: "f32" | "f64"; readonly col: number; readonly validity: number; readonly cap: number; readonly lo: number; readonly hi: number }

@@ -119,6 +119,9 @@ function kernels(n: ExecNode, depth: number, out: string[]): void {
     case "cset":
       out.push(`${pad}containerToBitmap`);
       return;
+    case "cunion":
+      out.push(`${pad}containerToBitmap ∪ ×${n.dirs.length}`);
+      return;
     default:
       out.push(`${pad}${n.op}`);
   }

@@ -7,6 +7,7 @@ import { LassoError } from "../errors.js";
 import type { EntityVersion, ShardState } from "../store/entity.js";
 import { REGISTERS } from "../store/layout.js";
 import type { TagMeta } from "../store/tags.js";
+import { postingsOf } from "../store/postings.js";
 import { depthOf, type ExecNode, type ShardProgram } from "../exec/program.js";
 import type { LNode } from "./logical.js";
 
@@ -144,6 +145,13 @@ function toExec(n: LNode, v: EntityVersion, s: ShardState, allocs: { shard: Shar
     case "codes":
       return codesLeaf(meta, n.codes, c.values, validity, cap, constant);
     case "has": {
+      const post = postingsOf(s.mem, meta, c);
+      if (post) {
+        // one directory per code present in this chunk; later codes cannot occur in it
+        const dirs = n.codes.filter((code) => code < post.codes).map((code) => post.dir + code * post.morsels * 12);
+        if (dirs.length === 0) return { op: "none" };
+        return dirs.length === 1 ? { op: "cset", dir: dirs[0]!, cap } : { op: "cunion", dirs, cap };
+      }
       const bitsN = meta.dict!.size;
       if (meta.codeBytes === 2) {
         return { op: "list16", offsets: c.offsets, codes: c.codes, validity, cap, lut: constant(lut(n.codes, LUT_U16_BYTES * 8)), bits: LUT_U16_BYTES * 8 };
