@@ -130,6 +130,23 @@ describe("load", () => {
     expect(await ids("age >= 1")).toEqual(["b", "a"]);
   });
 
+  it("answers HAS on multi tags with many distinct values (list kernel, no postings)", async () => {
+    engine = await openEngine({ threads: 0 });
+    const n = 20_000;
+    const lists = Array.from({ length: n }, (_, i) => (i % 9 === 0 ? null : [`v${i % 5000}`, `v${(i * 7) % 5003}`, "common"]));
+    await engine.load({
+      entity: "u",
+      key: "id",
+      body: ipc({ id: arrow.makeVector(Int32Array.from({ length: n }, (_, i) => i)), m: arrow.vectorFromArray(lists, new arrow.List(new arrow.Field("item", new arrow.Utf8(), true))) }),
+    });
+    const want = (f: (l: string[]) => boolean) => lists.filter((l) => l !== null && f(l)).length;
+    expect(await count("m HAS 'v42'")).toBe(want((l) => l.includes("v42")));
+    expect(await count("m HAS ANY ('v1', 'v4999', 'nope')")).toBe(want((l) => l.includes("v1") || l.includes("v4999")));
+    expect(await count("m HAS ALL ('common', 'v7')")).toBe(want((l) => l.includes("v7")));
+    expect(await count("m IS NULL")).toBe(lists.filter((l) => l === null).length);
+    expect(await count("NOT m HAS 'common'")).toBe(lists.filter((l) => l === null).length);
+  });
+
   for (const rows of [600_000, 1_100_000]) {
     it(`loads ${rows} rows in one batch (shard memory grows mid-load)`, async () => {
       engine = await openEngine({ threads: 0, shardRows: 1 << 20 });
