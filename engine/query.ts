@@ -27,11 +27,12 @@ export interface PreparedQuery {
   release(): void;
 }
 
-export function nowOf(asOf: string | undefined): bigint {
-  if (asOf === undefined) return BigInt(Date.now()) * 1_000_000n;
+export function nowOf(asOf: string | undefined): { ns: bigint; sub: boolean } {
+  if (asOf === undefined) return { ns: BigInt(Date.now()) * 1_000_000n, sub: false };
   if (typeof asOf !== "string") throw new LassoError("bad_request", "asOf must be an ISO 8601 time string");
   try {
-    return parseInstant(asOf).ns;
+    const t = parseInstant(asOf);
+    return { ns: t.ns, sub: t.sub === true };
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     throw new LassoError("bad_request", `asOf ${JSON.stringify(asOf)} is not an ISO 8601 / RFC 3339 time: ${why}`);
@@ -62,7 +63,7 @@ export function prepare(store: EntityStore, req: QueryRequest, segments: Segment
   try {
     check(expr, catalogOf(version, segments));
     const logical = order(
-      normalize(lower(expr, { tags: version.tags, now, segment: (n) => segments.get(n)?.expr })),
+      normalize(lower(expr, { tags: version.tags, now: now.ns, nowSub: now.sub, segment: (n) => segments.get(n)?.expr })),
       version,
     );
     plan = compile(logical, version);
@@ -73,7 +74,7 @@ export function prepare(store: EntityStore, req: QueryRequest, segments: Segment
       expr,
       logical,
       plan: p,
-      now,
+      now: now.ns,
       release() {
         if (released) return;
         released = true;

@@ -4,15 +4,19 @@
  *
  * Text is normalised (NFKC, camelCase and snake_case split into words, lower case, punctuation to
  * spaces) and indexed three ways, all in memory and keyed by a dense document slot:
- * - `bigrams` of every word of every field: a substring match of a term must contain all of the term's
- *   bigrams, so these give exact substring/prefix candidates in Chinese and English alike;
- * - `chars`: single Han/Kana/Hangul characters of name and display name. One typo (substitution, insertion,
- *   deletion or transposition) removes at most one distinct character from a match, so "shares ≥ |C| − k
- *   of the term's characters" is a sound candidate filter for k typos in CJK terms;
- * - `vocab`: the non-CJK words of name and display name. A typo'd English term is compared (optimal string
- *   alignment distance, free end: "custmr" ≈ "customer…") with each word of the vocabulary, which is far
- *   smaller than the tag count, and the matching words' documents are candidates.
- * Candidates are then scored exactly (see `scoreField`); every term must match somewhere.
+ * - `bigrams` (pairs of code units within a word) of every field: a substring match of a term contains all
+ *   of the term's bigrams, so these give the exact substring / prefix candidates in Chinese and English;
+ * - `chars`: single CJK characters of name and display name. One typo (substitution, insertion, deletion or
+ *   transposition) removes at most one distinct character from a match, so "shares ≥ |C| − k of the term's
+ *   characters" is a sound candidate filter for k typos in CJK terms;
+ * - `vocab`: the letters-only words of name and display name. A typo'd English term is compared (optimal
+ *   string alignment, free end: "custmr" ≈ "customer") with each vocabulary word, far fewer than tags,
+ *   once per query; documents holding a near word are candidates.
+ * Every term must match somewhere (AND). Candidates are scored (`scoreDoc`): per term the best of exact
+ * (100) / prefix (80) / word start (70) / substring (55) in name and display name, half that in the
+ * description; failing those, one typo 40, two 25, or a non-contiguous CJK phrase 25–40. A phrase bonus
+ * rewards the whole query appearing as typed. Typos: none below 4 letters (3 CJK characters), one up to 7,
+ * two from 8; an edit touching a digit counts double, so "30d" never matches "90d".
  */
 
 /** Descriptions longer than this are indexed and matched by their beginning only. */

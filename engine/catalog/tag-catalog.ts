@@ -70,6 +70,7 @@ const DEFAULT_PAGE = 50;
 const DEFAULT_AUDIT_PAGE = 100;
 const MAX_AUDIT_PAGE = 1000;
 const DETAIL_RATINGS = 20;
+const PRINCIPAL_CACHE_MAX = 10_000;
 
 export interface CatalogOpenOptions {
   /** Data directory (created when missing); the catalog is `<dataDir>/catalog.db`. */
@@ -238,7 +239,7 @@ export class TagCatalog {
   private readonly text = new TextIndex();
   private textReady = false;
   private readonly usage = new UsageBuffer();
-  private readonly principals = new Map<string, Principal | null>();
+  private readonly principals = new Map<string, Principal>();
   private hasUsers: boolean | null = null;
   private dataVersion = 0;
   private readonly timer: NodeJS.Timeout | undefined;
@@ -374,10 +375,10 @@ export class TagCatalog {
     const cached = this.principals.get(key);
     if (cached !== undefined) return cached;
     const row = this.stmt.tokenLookup.get(hash);
-    let principal: Principal | null = null;
-    if (row && sameHash(row.token_hash, hash) && row.disabled === 0) {
-      principal = Object.freeze({ name: row.name, roles: Object.freeze(this.stmt.rolesOf.all(row.user_id)) });
-    }
+    if (!row || !sameHash(row.token_hash, hash) || row.disabled === 1) return null;
+    const principal: Principal = Object.freeze({ name: row.name, roles: Object.freeze(this.stmt.rolesOf.all(row.user_id)) });
+    // Only valid tokens are cached (random guesses must not grow memory); the cache empties on any user change.
+    if (this.principals.size >= PRINCIPAL_CACHE_MAX) this.principals.clear();
     this.principals.set(key, principal);
     return principal;
   }

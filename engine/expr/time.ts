@@ -1,7 +1,8 @@
 /**
  * ISO 8601 / RFC 3339 instants (SEL.md fine print): `YYYY-MM-DD`, or a date, `T` or a space,
  * `HH:MM[:SS[.fraction]]` and an optional offset `Z`, `±HH:MM`, `±HHMM` or `±HH` (none = UTC).
- * Exact to the nanosecond: more than 9 fraction digits is an error rather than a silent rounding.
+ * Any number of fraction digits: the instant is `ns` plus, when `sub` is set, a positive amount below one
+ * nanosecond (digits past the ninth), so a literal finer than every tag compares exactly (SEL.md).
  */
 import { LassoError } from "../errors.js";
 
@@ -20,6 +21,8 @@ export interface Instant {
   readonly ns: bigint;
   /** False for a bare date (which means 00:00:00 UTC of that day). */
   readonly hasTime: boolean;
+  /** The exact instant lies strictly between `ns` and `ns + 1` (non-zero digits past nanoseconds). */
+  readonly sub?: boolean;
 }
 
 /**
@@ -45,11 +48,9 @@ export function parseInstant(text: string): Instant {
   if (minute > 59) throw bad(text, `minute ${m[5]} is not 00–59`);
   if (second > 59) throw bad(text, `second ${m[6]} is not 00–59`);
   const fraction = m[7] ?? "";
-  if (fraction.length > MAX_FRACTION_DIGITS) {
-    throw bad(text, `at most ${MAX_FRACTION_DIGITS} fraction digits (nanoseconds), found ${fraction.length}`);
-  }
   ns += BigInt(hour * 3600 + minute * 60 + second) * NS_PER_SECOND;
-  if (fraction) ns += BigInt(fraction.padEnd(MAX_FRACTION_DIGITS, "0"));
+  if (fraction) ns += BigInt(fraction.slice(0, MAX_FRACTION_DIGITS).padEnd(MAX_FRACTION_DIGITS, "0"));
+  const sub = /[1-9]/.test(fraction.slice(MAX_FRACTION_DIGITS));
 
   if (m[9] !== undefined) {
     const offsetHours = Number(m[10]);
@@ -60,7 +61,7 @@ export function parseInstant(text: string): Instant {
     // local time = UTC + offset, so UTC = local − offset
     ns += m[9] === "+" ? -offset : offset;
   }
-  return { ns, hasTime: true };
+  return sub ? { ns, hasTime: true, sub } : { ns, hasTime: true };
 }
 
 function bad(text: string, why: string): LassoError {

@@ -35,8 +35,9 @@ export const NONE: LNode = { k: "none" };
 
 export interface LowerContext {
   tags: ReadonlyMap<string, TagMeta>;
-  /** `now` in ns since the epoch. */
+  /** `now` in ns since the epoch (floor, when `nowSub`: asOf had digits past nanoseconds). */
   now: bigint;
+  nowSub?: boolean;
   /** The saved segment's parsed expression (already checked for cycles by the type checker). */
   segment(name: string): Expr | undefined;
 }
@@ -115,7 +116,8 @@ function lowerPredicate(e: Exclude<Expr, { type: "and" | "or" | "not" | "const" 
     }
     case "within": {
       const span = e.amount * UNIT_WITHIN_NS[e.unit];
-      return timeRange(m, { lo: ctx.now - span, hi: ctx.now });
+      // with a sub-nanosecond asOf, now − span lies just above an integer nanosecond
+      return timeRange(m, { lo: ctx.now - span + (ctx.nowSub ? 1n : 0n), hi: ctx.now });
     }
     case "before":
       return compare(m, "<", e.value, ctx);
@@ -166,8 +168,11 @@ function compare(m: TagMeta, op: Exclude<CompareOp, "!=">, lit: Literal, ctx: Lo
       return intRange(m, intBounds(op, numberOf(lit), limits(m).lo, limits(m).hi));
     case "float":
       return floatRange(m, floatBounds(op, doubleOf(lit)));
-    case "time":
-      return timeRange(m, instantBounds(op, instantOf(lit)));
+    case "time": {
+      const t = instantOf(lit);
+      if (t.sub && op === "=") return NONE;
+      return timeRange(m, instantBounds(op, t));
+    }
     default:
       throw new LassoError("type_mismatch", `tag '${m.name}' (${m.type}) cannot be compared with ${op}`);
   }
@@ -196,9 +201,11 @@ function between(m: TagMeta, low: Literal, high: Literal, ctx: LowerContext): LN
     return floatRange(m, lo > hi || Number.isNaN(lo) || Number.isNaN(hi) ? null : { lo, hi });
   }
   if (m.type === "time") {
-    const lo = instantOf(low);
-    const hi = instantOf(high);
-    return timeRange(m, lo > hi ? null : { lo, hi });
+    const a = instantOf(low);
+    const b = instantOf(high);
+    // exact: t ≥ a (a just above a.ns when sub) and t ≤ b
+    const lo = a.sub ? a.ns + 1n : a.ns;
+    return timeRange(m, lo > b.ns ? null : { lo, hi: b.ns });
   }
   void ctx;
   throw new LassoError("type_mismatch", `BETWEEN does not apply to ${m.type} tag '${m.name}'`);
@@ -221,11 +228,12 @@ function doubleOf(l: Literal): number {
   throw new LassoError("type_mismatch", `${JSON.stringify(stringOf(l))} is not a number`);
 }
 
-function instantOf(l: Literal): bigint {
+function instantOf(l: Literal): { ns: bigint; sub: boolean } {
   if (l.kind === "time" || l.kind === "string") {
     const text = l.kind === "time" ? l.text : l.value;
     try {
-      return parseInstant(text).ns;
+      const t = parseInstant(text);
+      return { ns: t.ns, sub: t.sub === true };
     } catch {
       throw new LassoError("type_mismatch", `${JSON.stringify(text)} is not an ISO 8601 time`);
     }
@@ -233,7 +241,13 @@ function instantOf(l: Literal): bigint {
   throw new LassoError("type_mismatch", `a time tag compares with time literals, not ${l.kind}`);
 }
 
-function instantBounds(op: Exclude<CompareOp, "!=">, ns: bigint): { lo: bigint | null; hi: bigint | null; strictLo?: boolean; strictHi?: boolean } {
+/** Bounds over instants for `t op x`, x = ns (+ a sub-nanosecond part when `sub`: then x is never hit exactly). */
+function instantBounds(op: Exclude<CompareOp, "!=">, x: { ns: bigint; sub: boolean }): { lo: bigint | null; hi: bigint | null; strictLo?: boolean; strictHi?: boolean } {
+  const ns = x.ns;
+  if (x.sub) {
+    if (op === "<" || op === "<=") return { lo: null, hi: ns };
+    if (op === ">" || op === ">=") return { lo: ns + 1n, hi: null };
+  }
   switch (op) {
     case "=":
       return { lo: ns, hi: ns };

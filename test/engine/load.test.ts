@@ -147,6 +147,33 @@ describe("load", () => {
     expect(await count("NOT m HAS 'common'")).toBe(lists.filter((l) => l === null).length);
   });
 
+  it("compares times exactly, whatever the literal's precision", async () => {
+    engine = await openEngine({ threads: 0 });
+    const base = Date.UTC(2025, 0, 1);
+    await engine.load({
+      entity: "u",
+      key: "id",
+      body: ipc({
+        id: ints([1, 2, 3]),
+        ms: arrow.vectorFromArray([new Date(base), new Date(base + 1), null], new arrow.TimestampMillisecond()),
+        day: arrow.makeVector(arrow.makeData({ type: new arrow.DateDay(), length: 3, data: Int32Array.from([base / 86_400_000, base / 86_400_000 - 1, 0]) })),
+      }),
+    });
+    expect(await count("ms = '2025-01-01T00:00:00.000Z'")).toBe(1);
+    expect(await count("ms = '2025-01-01T00:00:00.0005Z'")).toBe(0);
+    expect(await count("ms > '2025-01-01T00:00:00.0000000001Z'")).toBe(1);
+    expect(await count("ms >= '2025-01-01T00:00:00.0000000001Z'")).toBe(1);
+    expect(await count("ms < '2025-01-01T00:00:00.0000000001Z'")).toBe(1);
+    expect(await count("ms <= '2025-01-01T00:00:00.001Z'")).toBe(2);
+    expect(await count("ms < TIMESTAMP '2025-01-01 08:00:00.001+08:00'")).toBe(1);
+    expect(await count("ms BETWEEN '2024-12-31T23:59:59.9999999999Z' AND '2025-01-01T00:00:00.0009999999999Z'")).toBe(1);
+    expect(await count("day = DATE '2025-01-01'")).toBe(1);
+    expect(await count("day < '2025-01-01T00:00:00.000000001Z'")).toBe(3); // 2025-01-01, 2024-12-31, 1970-01-01
+    expect(await count("day AFTER '2024-12-31T12:00Z'")).toBe(1);
+    expect(await engine.count({ entity: "u", expr: "ms WITHIN 1 MINUTE", asOf: "2025-01-01T00:00:59.9999999999Z" }).then((r) => r.count)).toBe(2);
+    expect(await engine.count({ entity: "u", expr: "ms WITHIN 1 MINUTE", asOf: "2025-01-01T00:01:00.0010000001Z" }).then((r) => r.count)).toBe(0);
+  });
+
   for (const rows of [600_000, 1_100_000]) {
     it(`loads ${rows} rows in one batch (shard memory grows mid-load)`, async () => {
       engine = await openEngine({ threads: 0, shardRows: 1 << 20 });

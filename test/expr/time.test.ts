@@ -27,6 +27,11 @@ describe("parseInstant", () => {
     "year 9999": ["9999-12-31T23:59:59Z", ms("9999-12-31T23:59:59Z"), true],
     "1900 is not leap but 02-28 is fine": ["1900-02-28", ms("1900-02-28T00:00:00Z"), false],
   };
+  it("keeps digits past nanoseconds as a sub-nanosecond flag (exact comparisons, SEL.md fine print)", () => {
+    expect(parseInstant("1970-01-01T00:00:00.0000000001Z")).toEqual({ ns: 0n, hasTime: true, sub: true });
+    expect(parseInstant("1970-01-01T00:00:00.1234567891234+01:00")).toEqual({ ns: 123_456_789n - 3_600_000_000_000n, hasTime: true, sub: true });
+    expect(parseInstant("1970-01-01T00:00:00.0000000010000")).toEqual({ ns: 1n, hasTime: true });
+  });
   for (const [name, [text, ns, hasTime]] of Object.entries(VALID)) {
     it(name, () => expect(parseInstant(text)).toEqual({ ns, hasTime }));
   }
@@ -42,7 +47,6 @@ describe("parseInstant", () => {
     "hour 24": "2025-01-01T24:00",
     "minute 60": "2025-01-01T23:60",
     "second 60": "2025-01-01T23:59:60",
-    "ten fraction digits": "2025-01-01T00:00:00.0000000001",
     "empty fraction": "2025-01-01T00:00:00.",
     "fraction without seconds": "2025-01-01T00:00.5",
     "offset on a date": "2025-01-01Z",
