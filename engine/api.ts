@@ -4,6 +4,7 @@
  * All failures are `LassoError`s (engine/errors.ts).
  */
 import type { TagType } from "./expr/ast.js";
+import type { TagCatalog } from "./catalog/index.js";
 
 /** An expression in text form (string) or JSON form (object / boolean), as a client sent it. */
 export type ExprInput = string | object | boolean;
@@ -89,6 +90,8 @@ export interface LoadRequest {
   /** Arrow IPC stream or file bytes, as they arrive (streamed, never buffered whole in JS). */
   body: AsyncIterable<Uint8Array>;
   signal?: AbortSignal;
+  /** Who loads (recorded as owner of tags the load creates). */
+  actor?: string;
   /** Progress callback: rows applied so far. */
   onProgress?: (rows: number) => void;
 }
@@ -132,6 +135,8 @@ export interface StoreStats {
 }
 
 export interface Engine {
+  /** The tag catalog (tree, lifecycle, users); queries pass its lifecycle gate. */
+  readonly tagCatalog: TagCatalog;
   entities(): EntityInfo[];
   tags(entity: string, opts?: { valuesLimit?: number }): TagSummary[];
   count(req: QueryRequest): Promise<CountResult>;
@@ -157,6 +162,8 @@ export interface OpenOptions {
   shardRows?: number;
   /** Row·kernel steps above which a count is split across workers (default ≈ 1 ms of work); tests set 0. */
   splitThreshold?: number;
+  /** Milliseconds between writes of buffered tag usage counts (default 5000). */
+  usageFlushMs?: number;
   /** Log sink (structured); default silent. */
   log?: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 }

@@ -25,6 +25,8 @@ import type { ShardMemory } from "./store/shard-memory.js";
 import { Transaction } from "./store/transaction.js";
 import { DataDir } from "./store/persist.js";
 import { summarizeTags } from "./store/summary.js";
+import { columnKind } from "./store/arrow-types.js";
+import { TagCatalog, type LoadedTag } from "./catalog/index.js";
 
 const DEFAULT_CHUNK = 65_536;
 
@@ -42,6 +44,8 @@ export class LassoEngine implements Engine {
   private readonly shardRows: number;
   private readonly module = kernelModule();
   private readonly splitThreshold: number;
+  readonly tagCatalog: TagCatalog;
+  private readonly coverageCache = new WeakMap<EntityVersion, Map<string, number>>();
   private inFlight = 0;
   private closed = false;
 
@@ -56,6 +60,10 @@ export class LassoEngine implements Engine {
     }
     this.pool = this.threads > 0 ? new WorkerPool(this.threads) : null;
     this.splitThreshold = opts.splitThreshold ?? SPLIT_THRESHOLD;
+    const coverage = (entity: string, tag: string) => this.coverage(entity, tag);
+    this.tagCatalog = opts.dataDir
+      ? TagCatalog.open({ dataDir: opts.dataDir, coverage, usageFlushMs: opts.usageFlushMs })
+      : TagCatalog.open({ file: ":memory:", coverage, usageFlushMs: opts.usageFlushMs });
   }
 
   static async open(opts: OpenOptions = {}): Promise<LassoEngine> {
@@ -103,7 +111,10 @@ export class LassoEngine implements Engine {
     const q = this.prepare(req);
     try {
       const count = await this.countPrepared(q, req);
-      return { count, total: q.version.total, tookMs: elapsed(started) };
+      this.tagCatalog.recordQuery(q.version.entity, q.tags);
+      const r: CountResult = { count, total: q.version.total, tookMs: elapsed(started) };
+      if (q.warnings.length > 0) r.warnings = [...q.warnings];
+      return r;
     } finally {
       q.release();
       this.inFlight--;
@@ -125,6 +136,7 @@ export class LassoEngine implements Engine {
       this.inFlight--;
       throw e;
     }
+    this.tagCatalog.recordQuery(q.version.entity, q.tags);
     let closed = false;
     const close = () => {
       if (closed) return;
@@ -171,6 +183,7 @@ export class LassoEngine implements Engine {
       keyType: q.version.keyType,
       count,
       total: q.version.total,
+      ...(q.warnings.length > 0 ? { warnings: [...q.warnings] } : {}),
       chunks,
       close,
     };
@@ -205,6 +218,17 @@ export class LassoEngine implements Engine {
       await source.close();
       throw e;
     }
+    const columns: LoadedTag[] = [];
+    for (const f of source.reader.schema.fields) {
+      const kind = f.name === req.key ? null : columnKind(f.type);
+      if (kind) columns.push({ name: f.name, type: kind.type });
+    }
+    try {
+      this.tagCatalog.checkLoadedTags(req.entity, columns);
+    } catch (e) {
+      await source.close();
+      throw e;
+    }
     let store = this.stores.get(req.entity);
     const fresh = !store;
     if (!store) store = this.newStore(req.entity, keyType);
@@ -217,6 +241,15 @@ export class LassoEngine implements Engine {
         await source.close();
       }
       const result = await this.publish(s, tx, fresh);
+      if (tx.newTags.length > 0) {
+        const created = new Set(tx.newTags);
+        this.tagCatalog.registerLoadedTags(
+          s.name,
+          columns.filter((c) => created.has(c.name)),
+          `load into ${s.name} (version ${result.number})`,
+          req.actor,
+        );
+      }
       return {
         entity: s.name,
         rows: tx.inserted + tx.updated,
@@ -346,9 +379,27 @@ export class LassoEngine implements Engine {
     this.closed = true;
     await this.pool?.close();
     await this.dir?.close();
+    this.tagCatalog.close();
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  /** Entities with a value for a tag (popcount of validity ∧ exists per shard), cached per version. */
+  private coverage(entity: string, tag: string): number | undefined {
+    const store = this.stores.get(entity);
+    if (!store) return undefined;
+    const v = store.current;
+    let cache = this.coverageCache.get(v);
+    if (!cache) this.coverageCache.set(v, (cache = new Map()));
+    let n = cache.get(tag);
+    if (n === undefined) {
+      if (!v.tags.has(tag)) return undefined;
+      const summary = summarizeTags(v, (mem) => this.runner(mem), 0, tag);
+      n = summary[0]?.rowsWithValue ?? 0;
+      cache.set(tag, n);
+    }
+    return n;
+  }
 
   private segmentSource() {
     return { get: (n: string) => this.segments.get(n) && { entity: this.segments.get(n)!.def.entity, expr: this.segments.get(n)!.expr } };
@@ -376,7 +427,9 @@ export class LassoEngine implements Engine {
 
   private prepare(req: QueryRequest): PreparedQuery {
     if (this.closed) throw new LassoError("overloaded", "the engine is shutting down");
-    const q = prepare(this.store(req.entity), req, this.segmentSource());
+    const q = prepare(this.store(req.entity), req, this.segmentSource(), (entity, tags, includeDrafts) =>
+      this.tagCatalog.checkQueryTags(entity, tags, { includeDrafts }),
+    );
     this.inFlight++;
     return q;
   }

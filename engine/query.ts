@@ -6,7 +6,8 @@ import type { QueryRequest } from "./api.js";
 import { LassoError } from "./errors.js";
 import type { Expr } from "./expr/ast.js";
 import type { Catalog, SegmentInfo } from "./expr/catalog.js";
-import { check, parseExpr } from "./expr/index.js";
+import { check, collectSegments, collectTags, nodes, parseExpr } from "./expr/index.js";
+import type { Span } from "./errors.js";
 import { parseInstant } from "./expr/time.js";
 import { lower, type LNode } from "./plan/logical.js";
 import { normalize } from "./plan/normalize.js";
@@ -20,6 +21,10 @@ export interface SegmentSource {
 export interface PreparedQuery {
   readonly version: EntityVersion;
   readonly expr: Expr;
+  /** Every tag the query reads, through saved segments too. */
+  readonly tags: readonly string[];
+  /** From the lifecycle gate (e.g. deprecated tags). */
+  readonly warnings: readonly string[];
   readonly logical: LNode;
   readonly plan: PhysicalPlan;
   readonly now: bigint;
@@ -55,13 +60,51 @@ export function catalogOf(v: EntityVersion, segments: SegmentSource, override?: 
   };
 }
 
-export function prepare(store: EntityStore, req: QueryRequest, segments: SegmentSource): PreparedQuery {
+/**
+ * The lifecycle gate between type checking and planning: sees the tags a query reads and may refuse
+ * (`tag_disabled`, drafts) or warn (deprecated). The tag catalog provides it.
+ */
+export type TagGate = (entity: string, tags: readonly string[], includeDrafts: boolean) => { warnings: string[] };
+
+/** Tags read by an expression, following saved segments (cycles were refused by the checker). */
+export function tagsRead(expr: Expr, segments: SegmentSource): string[] {
+  const out = new Set<string>();
+  const seen = new Set<string>();
+  const walk = (e: Expr) => {
+    for (const t of collectTags(e)) out.add(t);
+    for (const name of collectSegments(e)) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const s = segments.get(name);
+      if (s) walk(s.expr);
+    }
+  };
+  walk(expr);
+  return [...out];
+}
+
+/** Runs the gate; a refusal naming a tag is pointed at that tag's first use in the expression. */
+function gated(gate: TagGate, entity: string, tags: readonly string[], includeDrafts: boolean, expr: Expr): string[] {
+  try {
+    return gate(entity, tags, includeDrafts).warnings;
+  } catch (e) {
+    if (!(e instanceof LassoError) || typeof e.details["tag"] !== "string" || e.at || e.path !== undefined) throw e;
+    const node = [...nodes(expr)].find((n) => "tag" in n && n.tag === e.details["tag"]) as { tagAt?: Span; path?: string } | undefined;
+    if (!node) throw e;
+    const where = node.tagAt ? { at: node.tagAt } : node.path !== undefined ? { path: node.path } : {};
+    throw new LassoError(e.code, e.message, { ...e.details, ...where });
+  }
+}
+
+export function prepare(store: EntityStore, req: QueryRequest, segments: SegmentSource, gate?: TagGate): PreparedQuery {
   const expr = parseExpr(req.expr as string | object | boolean);
   const now = nowOf(req.asOf);
   const version = store.acquire();
   let plan: PhysicalPlan | undefined;
   try {
     check(expr, catalogOf(version, segments));
+    const tags = tagsRead(expr, segments);
+    const warnings = gate ? gated(gate, store.name, tags, req.includeDrafts === true, expr) : [];
     const logical = order(
       normalize(lower(expr, { tags: version.tags, now: now.ns, nowSub: now.sub, segment: (n) => segments.get(n)?.expr })),
       version,
@@ -72,6 +115,8 @@ export function prepare(store: EntityStore, req: QueryRequest, segments: Segment
     return {
       version,
       expr,
+      tags,
+      warnings,
       logical,
       plan: p,
       now: now.ns,

@@ -30,6 +30,8 @@ const PHRASE_BONUS = { exact: 60, contains: 30 } as const;
 /** Least share of a CJK term's bigrams a field must hold to match it non-contiguously. */
 const CJK_COVERAGE_MIN = 0.6;
 const SPACE = 32;
+/** Candidates few enough to score directly instead of narrowing by further terms. */
+const FEW_CANDIDATES = 2000;
 
 /**
  * Word characters at or above U+0080, by code unit. Dropped: Latin-1 punctuation, general punctuation,
@@ -257,8 +259,11 @@ export class TextIndex {
     const rounds = this.rounds;
     const touched: number[] = [];
     let narrowing = 0;
-    for (const plan of plans) {
-      if (!plan.narrows) continue;
+    // Most selective term first; once few candidates remain, scoring them beats reading more postings
+    // (every term is checked by scoreDoc anyway, so each round only has to keep a superset).
+    const order = plans.filter((p) => p.narrows).sort((a, b) => this.estimate(a) - this.estimate(b));
+    for (const plan of order) {
+      if (narrowing > 0 && touched.length <= FEW_CANDIDATES) break;
       const r = narrowing;
       this.admitCandidates(plan, (s) => {
         if (rounds[s] !== r) return;
@@ -283,6 +288,13 @@ export class TextIndex {
       this.counts = new Int32Array(n);
       this.rounds = new Int32Array(n);
     }
+  }
+
+  /** An upper bound of a term's exact candidates: its rarest bigram's postings (typo candidates aside). */
+  private estimate(plan: TermPlan): number {
+    let least = Infinity;
+    for (const g of plan.bigrams) least = Math.min(least, this.bigrams.get(g)?.n ?? 0);
+    return least;
   }
 
   /** What one term needs, worked out once per query. */

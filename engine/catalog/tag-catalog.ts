@@ -7,6 +7,7 @@
  * immediate transaction and are applied to the mirror only after commit, so a failed write changes
  * neither. Another process writing the same file (the offline CLI while a server runs) is noticed through
  * `PRAGMA data_version` at the next call, and the mirror catches up incrementally (by row version).
+ * The search index (search.ts) is built on the first text search, then kept current with every edit.
  *
  * ```ts
  * const cat = TagCatalog.open({ dataDir: "./data", coverage: (e, t) => store.rowsWithValue(e, t) });
@@ -878,7 +879,8 @@ export class TagCatalog {
     const accept = this.filterFor(query);
     const effective: SortKey = sort === "relevance" && q === "" ? "name" : sort;
     const keyOf = this.sortKeyOf(effective);
-    const hits: Hit[] = [];
+    const desc = (query.order ?? defaultOrder(sort)) === "desc";
+    const page = new PageCollector(offset + limit, hitComparator(effective, desc));
     if (q !== "") {
       this.ensureTextIndex();
       this.text.forEachMatch(
@@ -886,19 +888,20 @@ export class TagCatalog {
         (slot) => accept(this.records[slot]!),
         (slot, score) => {
           const rec = this.records[slot]!;
-          hits.push({ rec, score, key: keyOf(rec) });
+          page.offer(rec, score, keyOf(rec));
         },
       );
     } else {
-      for (const rec of this.scope(query)) if (accept(rec)) hits.push({ rec, score: 0, key: keyOf(rec) });
+      for (const rec of this.scope(query)) if (accept(rec)) page.offer(rec, 0, keyOf(rec));
     }
-    const desc = (query.order ?? defaultOrder(sort)) === "desc";
-    const page = firstSorted(hits, offset + limit, hitComparator(effective, desc)).slice(offset, offset + limit);
     return {
-      total: hits.length,
+      total: page.total,
       offset,
       limit,
-      items: page.map((h): TagHit => (q !== "" ? { ...this.view(h.rec), score: round2(h.score) } : this.view(h.rec))),
+      items: page
+        .sorted()
+        .slice(offset, offset + limit)
+        .map((h): TagHit => (q !== "" ? { ...this.view(h.rec), score: round2(h.score) } : this.view(h.rec))),
     };
   }
 
@@ -1040,7 +1043,7 @@ export class TagCatalog {
       );
       this.writeAudit(now, { actor: who.name, target: "category", targetId: id, name, action: "category_create", details: { parentId } });
     });
-    this.reloadCategories();
+    this.addCategoryToMirror(this.categoryRow(id));
     return this.categoryOrThrow(id);
   }
 
@@ -1329,7 +1332,9 @@ export class TagCatalog {
   }
 
   private reloadCategories(): void {
-    const rows = this.prep("SELECT * FROM categories ORDER BY name, id").all() as CategoryRow[];
+    const rows = this.prep("SELECT * FROM categories").all() as CategoryRow[];
+    // Sorted here, not by SQL: SQLite orders by UTF-8 bytes, JS by UTF-16 units, and addCategoryToMirror uses JS.
+    rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id - b.id));
     const categories = new Map<number, Category>();
     const childrenOf = new Map<number | null, number[]>();
     for (const r of rows) {
@@ -1344,6 +1349,24 @@ export class TagCatalog {
     this.categories = categories;
     this.childrenOf = childrenOf;
     this.pathCache.clear();
+    this.generation++;
+  }
+
+  /** A new category into the mirror without re-reading them all (children stay ordered by name, id). */
+  private addCategoryToMirror(r: CategoryRow): void {
+    this.categories.set(r.id, {
+      id: r.id, parentId: r.parent_id, name: r.name, description: r.description,
+      createdAt: r.created_at, updatedAt: r.updated_at, version: r.version,
+    });
+    let list = this.childrenOf.get(r.parent_id);
+    if (!list) this.childrenOf.set(r.parent_id, (list = []));
+    const before = (other: number): boolean => {
+      const o = this.categories.get(other)!;
+      return o.name < r.name || (o.name === r.name && o.id < r.id);
+    };
+    let at = list.length;
+    while (at > 0 && !before(list[at - 1]!)) at--;
+    list.splice(at, 0, r.id);
     this.generation++;
   }
 
@@ -1619,13 +1642,26 @@ export class TagCatalog {
     opts: TreeOptions,
   ): CategoryNode {
     const cat = this.categories.get(id)!;
-    const children = depth > 0 ? (this.childrenOf.get(id) ?? []).map((c) => this.node(c, depth - 1, counts, opts)) : [];
-    const node: CategoryNode = { ...cat, directTags: counts.direct.get(id) ?? 0, totalTags: counts.total.get(id) ?? 0, children };
+    const children: CategoryNode[] = [];
+    if (depth > 0) for (const c of this.childrenOf.get(id) ?? []) children.push(this.node(c, depth - 1, counts, opts));
+    const node: { -readonly [K in keyof CategoryNode]: CategoryNode[K] } = {
+      id: cat.id,
+      parentId: cat.parentId,
+      name: cat.name,
+      description: cat.description,
+      createdAt: cat.createdAt,
+      updatedAt: cat.updatedAt,
+      version: cat.version,
+      directTags: counts.direct.get(id) ?? 0,
+      totalTags: counts.total.get(id) ?? 0,
+      children,
+    };
     if (!opts.withTags) return node;
     const tags: TagView[] = [];
     for (const r of this.members.get(id) ?? []) if (opts.entity === undefined || r.entity === opts.entity) tags.push(this.view(r));
     tags.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.entity < b.entity ? -1 : 1));
-    return { ...node, tags };
+    node.tags = tags;
+    return node;
   }
 }
 
@@ -1664,24 +1700,51 @@ function hitComparator(sort: SortKey, desc: boolean): (a: Hit, b: Hit) => number
 /** Below this many wanted items, a bounded insertion beats sorting everything. */
 const TOP_K_MAX = 2000;
 
-/** The first `k` of `items` in `cmp` order (a full sort when k is large). */
-function firstSorted<T>(items: T[], k: number, cmp: (a: T, b: T) => number): T[] {
-  if (k === 0) return [];
-  if (k >= items.length || k > TOP_K_MAX) return items.sort(cmp);
-  const best: T[] = [];
-  for (const item of items) {
-    if (best.length === k && cmp(item, best[k - 1]!) >= 0) continue;
+/**
+ * Keeps the first `k` hits in order as they are offered, and counts them all. A hit is allocated only
+ * when it enters the page, so listing 100,000 tags for a page of 50 allocates about 50 objects.
+ */
+class PageCollector {
+  total = 0;
+  private readonly items: Hit[] = [];
+  private readonly keepAll: boolean;
+  // The offered hit, compared before it is worth allocating; `rec` is set before every comparison.
+  private readonly probe: { rec: TagRecord; score: number; key: number | string | null } = { rec: undefined as never, score: 0, key: null };
+
+  constructor(
+    private readonly k: number,
+    private readonly cmp: (a: Hit, b: Hit) => number,
+  ) {
+    this.keepAll = k > TOP_K_MAX;
+  }
+
+  offer(rec: TagRecord, score: number, key: number | string | null): void {
+    this.total++;
+    if (this.k === 0) return;
+    if (this.keepAll) {
+      this.items.push({ rec, score, key });
+      return;
+    }
+    const items = this.items;
+    const probe = this.probe;
+    probe.rec = rec;
+    probe.score = score;
+    probe.key = key;
+    if (items.length === this.k && this.cmp(probe, items[this.k - 1]!) >= 0) return;
     let lo = 0;
-    let hi = best.length;
+    let hi = items.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (cmp(best[mid]!, item) <= 0) lo = mid + 1;
+      if (this.cmp(items[mid]!, probe) <= 0) lo = mid + 1;
       else hi = mid;
     }
-    best.splice(lo, 0, item);
-    if (best.length > k) best.pop();
+    items.splice(lo, 0, { rec, score, key });
+    if (items.length > this.k) items.pop();
   }
-  return best;
+
+  sorted(): Hit[] {
+    return this.keepAll ? this.items.sort(this.cmp) : this.items;
+  }
 }
 
 function rowFromArray(a: unknown[], ratings: ReadonlyMap<number, [number, number]>): TagRow {

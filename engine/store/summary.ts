@@ -10,11 +10,12 @@ import { codeView } from "./transaction.js";
 import type { ContainerKind } from "../exec/wasm.js";
 import { MORSEL_BYTES, MORSEL_ROWS, registerPtr } from "./layout.js";
 
-export function summarizeTags(v: EntityVersion, runner: (m: ShardMemory) => MorselRunner, valuesLimit: number): TagSummary[] {
+export function summarizeTags(v: EntityVersion, runner: (m: ShardMemory) => MorselRunner, valuesLimit: number, only?: string): TagSummary[] {
   const out: TagSummary[] = [];
   for (const meta of v.tags.values()) {
+    if (only !== undefined && meta.name !== only) continue;
     let withValue = 0;
-    const freq = meta.dict ? new Float64Array(meta.dict.size) : null;
+    const freq = meta.dict && valuesLimit > 0 ? new Float64Array(meta.dict.size) : null;
     for (const s of v.shards) {
       const c = s.chunks.get(meta.name);
       if (!c) continue;
