@@ -26,6 +26,9 @@ const COMMANDS: ReadonlyArray<readonly [string, Loader]> = [
   ["select", () => import("./commands/select.js")],
   ["explain", () => import("./commands/explain.js")],
   ["gen", () => import("./commands/gen.js")],
+  ["tags", () => import("./commands/tags.js")],
+  ["categories", () => import("./commands/categories.js")],
+  ["users", () => import("./commands/users.js")],
 ];
 
 async function loadAll(): Promise<{ name: string; command?: Command; problem?: string }[]> {

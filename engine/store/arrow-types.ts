@@ -49,6 +49,8 @@ export function columnKind(t: arrow.DataType): ColumnKind | null {
 
 export function keyTypeOf(t: arrow.DataType): KeyType | null {
   if (arrow.DataType.isUtf8(t) || arrow.DataType.isLargeUtf8(t)) return "utf8";
+  // dictionary-encoded strings are strings (Arrow writers often dictionary-encode repeated text)
+  if (arrow.DataType.isDictionary(t) && (arrow.DataType.isUtf8(t.dictionary) || arrow.DataType.isLargeUtf8(t.dictionary))) return "utf8";
   if (arrow.DataType.isInt(t)) {
     if (t.bitWidth === 32) return t.isSigned ? "int32" : "uint32";
     if (t.bitWidth === 64) return t.isSigned ? "int64" : "uint64";

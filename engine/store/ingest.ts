@@ -280,7 +280,8 @@ function resolveKeys(tx: Transaction, data: arrow.Data, seen: SeenRows): Int32Ar
   const loadStart = tx.firstNewRow;
   keys.reserveRows(n);
   const t = data.type as arrow.DataType;
-  const text = arrow.DataType.isUtf8(t) || arrow.DataType.isLargeUtf8(t);
+  const dictKeys = arrow.DataType.isDictionary(t) ? dictionaryStrings(data) : null;
+  const text = dictKeys !== null || arrow.DataType.isUtf8(t) || arrow.DataType.isLargeUtf8(t);
   const wide = !text && (t as arrow.Int).bitWidth === 64;
   const signed = !text && (t as arrow.Int).isSigned;
   const words = !text && wide ? new Int32Array(data.values.buffer, data.values.byteOffset, data.values.length * 2) : null;
@@ -289,7 +290,7 @@ function resolveKeys(tx: Transaction, data: arrow.Data, seen: SeenRows): Int32Ar
   for (let i = 0; i < n; i++) {
     let row: number;
     if (text) {
-      const k = utf8At(data, i);
+      const k = dictKeys ? dictKeys(i) : utf8At(data, i);
       row = keys.findStr(k);
       if (row < 0) row = keys.appendStr(k);
       else if (row >= loadStart || seen.testAndSet(row)) throw dup(k);
@@ -316,6 +317,18 @@ function resolveKeys(tx: Transaction, data: arrow.Data, seen: SeenRows): Int32Ar
   tx.updated += updated;
   tx.newRows(firstNew, keys.rows);
   return rows;
+}
+
+/** Reads a Dictionary<Utf8> column's strings by row. */
+function dictionaryStrings(data: arrow.Data): (i: number) => string {
+  const values: string[] = [];
+  for (const d of data.dictionary!.data) for (let k = 0; k < d.length; k++) values.push(isValid(d, k) ? utf8At(d, k) : "");
+  const idx = data.values as Int32Array;
+  return (i) => {
+    const s = values[Number(idx[data.offset + i]!)];
+    if (s === undefined) throw new LassoError("bad_arrow", `key column: dictionary index ${idx[data.offset + i]} out of range`);
+    return s;
+  };
 }
 
 function dup(key: unknown): LassoError {

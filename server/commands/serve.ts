@@ -22,6 +22,8 @@ export interface ServeSettings {
   maxInFlight?: number;
   shutdownMs: number;
   accessLog: boolean;
+  /** Serve a non-loopback address even with no users configured (open to anyone who can connect). */
+  insecure: boolean;
 }
 
 export const SERVE_FLAGS = `Options:
@@ -33,6 +35,7 @@ export const SERVE_FLAGS = `Options:
   --max-in-flight N   queries running at once before new ones get 503 overloaded (default 256)
   --shutdown-ms N     on SIGINT/SIGTERM, how long running work may finish (default 10000)
   --access-log        log one line per HTTP request
+  --insecure          allow a non-loopback --host with no users configured (anyone reaching it is admin)
   -h, --help          show this help`;
 
 const USAGE = `Usage: lasso serve [options]
@@ -67,6 +70,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
         "max-in-flight": { type: "string" },
         "shutdown-ms": { type: "string" },
         "access-log": { type: "boolean" },
+        insecure: { type: "boolean" },
       },
       allowPositionals: false,
       strict: true,
@@ -82,6 +86,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     port,
     shutdownMs: nonNegativeInt("shutdown-ms", values["shutdown-ms"]) ?? 10_000,
     accessLog: values["access-log"] ?? false,
+    insecure: values.insecure ?? false,
   };
   const threads = nonNegativeInt("threads", values.threads);
   if (threads !== undefined) s.threads = threads;
@@ -134,6 +139,19 @@ export async function runServer(settings: ServeSettings, hooks: RunHooks = {}): 
     return EXIT_FAILURE;
   }
   try {
+    if (engine.tagCatalog.openMode()) {
+      if (!isLoopback(settings.host) && !settings.insecure) {
+        log("error", "refusing to serve a non-loopback address in open single-user mode", {
+          host: settings.host,
+          fix: "add a user (`lasso users add NAME --role admin`), or pass --insecure",
+        });
+        return EXIT_USAGE;
+      }
+      log("info", "open single-user mode: no users are configured, every request acts as the local admin", {
+        host: settings.host,
+        users: "add one with `lasso users add NAME --role ROLE` to require tokens and tag review",
+      });
+    } else log("info", "multi-user mode: requests need Authorization: Bearer TOKEN");
     await hooks.prepare?.(engine, log);
     const server = await createServer(engine, {
       host: settings.host,
@@ -155,6 +173,12 @@ export async function runServer(settings: ServeSettings, hooks: RunHooks = {}): 
     await engine.close().catch((e: unknown) => log("error", "closing the engine failed", { error: e }));
     log("info", "engine closed");
   }
+}
+
+/** 127.0.0.0/8, ::1 and localhost: the only addresses open mode may listen on. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h);
 }
 
 export const command: Command = {

@@ -8,6 +8,7 @@
  * The `HttpRequest` is only valid during the route callback, so everything needed later (method, path,
  * query, headers) is copied in the constructor.
  */
+import type { Principal } from "../../engine/catalog/index.js";
 import type { HttpRequest, HttpResponse } from "uWebSockets.js";
 import { LassoError } from "../../engine/errors.js";
 import { errorBody } from "./errors.js";
@@ -49,6 +50,8 @@ export class Exchange {
   readonly startedAt = performance.now();
   /** The route pattern, for metrics and logs ("unmatched" until routed). */
   route = "unmatched";
+  /** Who is asking, once authenticated (routes.ts). */
+  principal: Principal | null = null;
 
   private _aborted = false;
   private _ended = false;

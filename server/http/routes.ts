@@ -15,6 +15,9 @@ import { BodyStream, ClientGone, mediaType, readJsonBody, requireJsonContentType
 import { asLassoError, isServerFault } from "./errors.js";
 import { Exchange, type FinishStatus } from "./exchange.js";
 import { negotiate, streamSelection } from "./select-stream.js";
+import { principalOf, requireAction } from "./auth.js";
+import { handleCatalog } from "../catalog-api.js";
+import type { Action } from "../../engine/catalog/index.js";
 
 export interface HttpContext {
   readonly engine: Engine;
@@ -35,14 +38,16 @@ interface Route {
   readonly pattern: string;
   readonly parts: readonly (string | null)[];
   readonly methods: Readonly<Record<string, Handler>>;
+  /** The action each method needs (engine/catalog ROLE_ACTIONS); absent: no authentication. */
+  readonly needs: Readonly<Record<string, Action>>;
 }
 
-function route(pattern: string, methods: Record<string, Handler>): Route {
+function route(pattern: string, methods: Record<string, Handler>, needs: Record<string, Action> = {}): Route {
   const parts = pattern
     .split("/")
     .slice(1)
     .map((p) => (p.startsWith("{") ? null : p));
-  return { pattern, parts, methods };
+  return { pattern, parts, methods, needs };
 }
 
 const LOAD_TYPES = new Set(["application/vnd.apache.arrow.stream", "application/vnd.apache.arrow.file"]);
@@ -133,7 +138,7 @@ const load: Handler = async (ctx, ex, [rawEntity]) => {
   const body = new BodyStream(ex, ctx.opts.loadHighWaterBytes);
   try {
     await runWork(ctx, ex, "load", 0, async (control) => {
-      const r = await ctx.engine.load({ entity, key, body, signal: control.signal });
+      const r = await ctx.engine.load({ entity, key, body, signal: control.signal, ...(ex.principal ? { actor: ex.principal.name } : {}) });
       // Bytes the engine did not read (past the end-of-stream marker) stay unread: close after replying.
       ex.send(200, "application/json; charset=utf-8", JSON.stringify(r), {}, !body.fullyRead);
     });
@@ -217,15 +222,34 @@ const wsWithoutUpgrade: Handler = () => {
   throw new LassoError("bad_request", "/v1/ws takes WebSocket connections only (send an Upgrade: websocket request)");
 };
 
+/**
+ * `/v1/catalog/…`: the tag catalog's REST API (docs/catalog.md), answered by server/catalog-api.ts with
+ * the caller's principal (it checks each action itself).
+ */
+const catalog = async (ctx: HttpContext, ex: Exchange): Promise<void> => {
+  const cat = ctx.engine.tagCatalog;
+  const principal = principalOf(cat, ex.headers["authorization"]);
+  let body: unknown;
+  const hasBody = ex.headers["content-length"] !== undefined ? ex.headers["content-length"] !== "0" : ex.headers["transfer-encoding"] !== undefined;
+  if (ex.method !== "GET" && ex.method !== "HEAD" && hasBody) {
+    requireJsonContentType(ex);
+    body = await readJsonBody(ex, ctx.opts.maxJsonBodyBytes);
+  }
+  const path = ex.url.slice(CATALOG_PREFIX.length) || "/";
+  const r = handleCatalog(cat, { method: ex.method, path, query: new URLSearchParams(ex.rawQuery), body, principal });
+  ex.sendJson(r.status, r.body);
+};
+const CATALOG_PREFIX = "/v1/catalog";
+
 export const ROUTES: readonly Route[] = [
-  route("/v1/count", { POST: count }),
-  route("/v1/select", { POST: select }),
-  route("/v1/entities", { GET: listEntities }),
-  route("/v1/entities/{entity}/tags", { GET: tags }),
-  route("/v1/entities/{entity}/load", { POST: load }),
-  route("/v1/entities/{entity}/rows", { DELETE: deleteRows }),
-  route("/v1/segments", { GET: listSegments }),
-  route("/v1/segments/{name}", { GET: getSegment, PUT: putSegment, DELETE: deleteSegment }),
+  route("/v1/count", { POST: count }, { POST: "query" }),
+  route("/v1/select", { POST: select }, { POST: "query" }),
+  route("/v1/entities", { GET: listEntities }, { GET: "read" }),
+  route("/v1/entities/{entity}/tags", { GET: tags }, { GET: "read" }),
+  route("/v1/entities/{entity}/load", { POST: load }, { POST: "load" }),
+  route("/v1/entities/{entity}/rows", { DELETE: deleteRows }, { DELETE: "load" }),
+  route("/v1/segments", { GET: listSegments }, { GET: "read" }),
+  route("/v1/segments/{name}", { GET: getSegment, PUT: putSegment, DELETE: deleteSegment }, { GET: "query", PUT: "query", DELETE: "query" }),
   route("/v1/ws", { GET: wsWithoutUpgrade }),
   route("/healthz", { GET: healthz }),
   route("/metrics", { GET: metrics }),
@@ -270,6 +294,11 @@ export function dispatch(ctx: HttpContext, res: HttpResponse, req: HttpRequest):
     ex.sendError(new LassoError("overloaded", "the server is shutting down"), { retryAfterSec: ctx.opts.retryAfterSec, close: true });
     return;
   }
+  if (ex.url === CATALOG_PREFIX || ex.url.startsWith(`${CATALOG_PREFIX}/`)) {
+    ex.route = `${CATALOG_PREFIX}/*`;
+    catalog(ctx, ex).catch((e: unknown) => fail(ctx, ex, e));
+    return;
+  }
   const m = match(ex.url);
   if (!m) {
     ex.sendError(new LassoError("not_found", `no such endpoint: ${ex.method} ${ex.url} (see docs/api.md)`));
@@ -283,6 +312,8 @@ export function dispatch(ctx: HttpContext, res: HttpResponse, req: HttpRequest):
     return;
   }
   try {
+    const need = m.route.needs[ex.method];
+    if (need) ex.principal = requireAction(ctx.engine.tagCatalog, ex.headers["authorization"], need);
     const r = handler(ctx, ex, m.params);
     if (r) r.catch((e: unknown) => fail(ctx, ex, e));
   } catch (e) {

@@ -3,6 +3,8 @@
  */
 import uWS, { type WebSocket, type WebSocketBehavior } from "uWebSockets.js";
 import { statusLine } from "../http/exchange.js";
+import { requireAction } from "../http/auth.js";
+import type { LassoError } from "../../engine/errors.js";
 import { Session, type SocketData, type WsContext } from "./session.js";
 
 /** Close codes this server uses. 1001: going away (shutdown). */
@@ -25,7 +27,17 @@ export function wsBehavior(ctx: WsContext, sockets: Set<WebSocket<SocketData>>):
         res.writeStatus(statusLine(503)).writeHeader("Retry-After", String(opts.retryAfterSec)).end("the server is shutting down");
         return;
       }
-      const data: SocketData = {};
+      // queries need the `query` action; browsers cannot set headers on an upgrade, so ?token= works too
+      let data: SocketData;
+      try {
+        const q = new URLSearchParams(req.getQuery() ?? "").get("token");
+        const auth = req.getHeader("authorization") || (q ? `Bearer ${q}` : undefined);
+        data = { principal: requireAction(ctx.engine.tagCatalog, auth, "query") };
+      } catch (e) {
+        const err = e as LassoError;
+        res.writeStatus(statusLine(err.status ?? 401)).writeHeader("Content-Type", "application/json").end(JSON.stringify({ error: err.toJSON() }));
+        return;
+      }
       res.upgrade(
         data,
         req.getHeader("sec-websocket-key"),

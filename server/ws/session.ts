@@ -8,6 +8,7 @@
  * stalls the engine's iterator too: the server's memory for the socket stays about one high-water mark
  * plus one chunk, however large the answer. uWS's `drain` event resumes the flow.
  */
+import type { Principal } from "../../engine/catalog/index.js";
 import type { WebSocket } from "uWebSockets.js";
 import type { Engine } from "../../engine/api.js";
 import { LassoError } from "../../engine/errors.js";
@@ -29,6 +30,8 @@ export interface WsContext {
 
 export interface SocketData {
   session?: Session;
+  /** Authenticated at the upgrade (http/auth.ts). */
+  principal?: Principal;
 }
 
 interface Running {

@@ -54,6 +54,10 @@ export class Instrumented implements Engine {
 
   constructor(readonly real: Engine) {}
 
+  get tagCatalog(): Engine["tagCatalog"] {
+    return this.real.tagCatalog;
+  }
+
   /** From now on count/select wait until `release()` (or until their signal aborts). */
   hold(): void {
     this.gate = new Promise((r) => (this.openGate = r));
