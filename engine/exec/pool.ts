@@ -25,8 +25,9 @@ export class WorkerPool {
 
   constructor(threads: number, kernelVariant: "release" | "debug" = "release") {
     this.threads = threads;
-    // slot 0 is the main thread; twice the workers leaves room for replacements of crashed workers
-    this.slotClaims = new SharedArrayBuffer(4 * (1 + threads * 2));
+    // slot 0 is the main thread; a worker claims a slot with its threadId and the slot is freed when
+    // piscina destroys it (a crashed worker is replaced), so slots never run out
+    this.slotClaims = new SharedArrayBuffer(4 * WorkerPool.slotsFor(threads));
     const init: WorkerInit = { slotClaims: this.slotClaims, kernelVariant };
     this.pool = new Piscina({
       filename: workerFile(),
@@ -37,12 +38,28 @@ export class WorkerPool {
     });
   }
 
+  /** Frees the scratch slots of workers that are gone (crashed or terminated): live ones keep theirs. */
+  private reclaimSlots(): void {
+    const claims = new Int32Array(this.slotClaims);
+    const live = new Set(this.pool.threads.map((w) => w.threadId));
+    for (let i = 1; i < claims.length; i++) {
+      const id = Atomics.load(claims, i);
+      if (id !== 0 && !live.has(id)) Atomics.compareExchange(claims, i, id, 0);
+    }
+  }
+
+  /** The worker threads (tests kill one to check recovery). */
+  get workers(): readonly { terminate(): Promise<number> }[] {
+    return this.pool.threads;
+  }
+
   /** Scratch slots each shard memory must hold for this pool. */
   static slotsFor(threads: number): number {
     return 1 + threads * 2;
   }
 
   async count(programs: readonly ShardProgram[], memories: Map<number, WebAssembly.Memory>, signal?: AbortSignal): Promise<number> {
+    this.reclaimSlots();
     const ranges = splitRanges(programs, memories, this.threads * TASKS_PER_WORKER);
     const cancel = new SharedArrayBuffer(4);
     const flag = new Int32Array(cancel);

@@ -3,7 +3,7 @@
  * per shard memory per worker, created on first use. Each worker owns one scratch slot in every shard
  * memory (claimed once, atomically), so workers never share registers.
  */
-import { workerData } from "node:worker_threads";
+import { threadId, workerData } from "node:worker_threads";
 import { LassoError } from "../errors.js";
 import { MorselRunner } from "./evaluate.js";
 import type { CountReply, WorkerInit, WorkerTask } from "./protocol.js";
@@ -11,21 +11,21 @@ import { Kernels, kernelModule } from "./wasm.js";
 
 const init = workerData as WorkerInit;
 const claims = new Int32Array(init.slotClaims);
-const slot = claimSlot();
+let slot = 0;
 const module = kernelModule(init.kernelVariant);
 const runners = new Map<number, MorselRunner>();
 
+/** Claims a free scratch slot by writing this thread's id into it; the pool frees it once we are gone. */
 function claimSlot(): number {
   for (let i = 1; i < claims.length; i++) {
-    if (Atomics.compareExchange(claims, i, 0, 1) === 0) {
-      process.on("exit", () => Atomics.store(claims, i, 0));
-      return i;
-    }
+    if (Atomics.compareExchange(claims, i, 0, threadId) === 0) return i;
   }
   throw new LassoError("internal", "no free scratch slot for a new worker");
 }
 
 function runnerFor(memoryId: number, memory: WebAssembly.Memory): MorselRunner {
+  // claimed on the first task, after the pool has freed the slots of dead workers (pool.ts)
+  if (slot === 0) slot = claimSlot();
   let r = runners.get(memoryId);
   if (!r) {
     r = new MorselRunner(new Kernels(memory, module), slot);

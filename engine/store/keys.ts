@@ -140,13 +140,17 @@ export class KeyIndex {
         const hi = this.words[row * 2 + 1]!;
         // exact as a double below 2^53: the common case avoids BigInt
         if (hi >= -0x200000 && hi < 0x200000) return String(hi * TWO32 + lo);
-        return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
+        if (hi >= 0) return u64Decimal(hi, lo);
+        // negative: two's complement magnitude
+        const nlo = (~lo + 1) >>> 0;
+        const nhi = (~hi + (nlo === 0 ? 1 : 0)) >>> 0;
+        return `-${u64Decimal(nhi, nlo)}`;
       }
       case "uint64": {
         const lo = this.words[row * 2]! >>> 0;
         const hi = this.words[row * 2 + 1]! >>> 0;
         if (hi < 0x200000) return String(hi * TWO32 + lo);
-        return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
+        return u64Decimal(hi, lo);
       }
     }
   }
@@ -240,6 +244,31 @@ export class KeyIndex {
       while (this.table[i] !== EMPTY) i = (i + 1) & mask;
       this.table[i] = s;
     }
+  }
+}
+
+/**
+ * Decimal text of the unsigned 64-bit value hi·2^32 + lo without BigInt (which costs ~10× more per key):
+ * long division by 10^8 over four 16-bit limbs keeps every intermediate below 2^53.
+ */
+function u64Decimal(hi: number, lo: number): string {
+  let a = hi >>> 16;
+  let b = hi & 0xffff;
+  let c = lo >>> 16;
+  let d = lo & 0xffff;
+  let out = "";
+  for (;;) {
+    let r = a;
+    a = Math.floor(r / 1e8);
+    r = (r - a * 1e8) * 65536 + b;
+    b = Math.floor(r / 1e8);
+    r = (r - b * 1e8) * 65536 + c;
+    c = Math.floor(r / 1e8);
+    r = (r - c * 1e8) * 65536 + d;
+    d = Math.floor(r / 1e8);
+    r -= d * 1e8;
+    if (a === 0 && b === 0 && c === 0 && d === 0) return String(r) + out;
+    out = String(r).padStart(8, "0") + out;
   }
 }
 
