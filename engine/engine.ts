@@ -37,6 +37,8 @@ interface StoredSegment {
 
 export class LassoEngine implements Engine {
   private readonly stores = new Map<string, EntityStore>();
+  /** Entities whose first load is running (engine.load). */
+  private readonly creating = new Map<string, EntityStore>();
   private readonly segments = new Map<string, StoredSegment>();
   private readonly runners = new Map<number, MorselRunner>();
   private readonly pool: WorkerPool | null;
@@ -229,14 +231,23 @@ export class LassoEngine implements Engine {
       await source.close();
       throw e;
     }
-    let store = this.stores.get(req.entity);
-    const fresh = !store;
-    if (!store) store = this.newStore(req.entity, keyType);
+    // a new entity's store is shared by concurrent loads of it until the first one publishes, so they
+    // queue on one writer lock instead of racing to create the entity
+    let store = this.stores.get(req.entity) ?? this.creating.get(req.entity);
+    if (!store) {
+      store = this.newStore(req.entity, keyType);
+      this.creating.set(req.entity, store);
+    }
     const s = store;
     return s.exclusive(async () => {
+      const fresh = !this.stores.has(s.name);
       let tx;
       try {
         tx = await ingest(s, source.reader, { key: req.key, signal: req.signal, onProgress: req.onProgress });
+      } catch (e) {
+        // a failed first load leaves no entity behind (a later load may bring another key type)
+        if (fresh && s.current.number === 0 && this.creating.get(s.name) === s) this.creating.delete(s.name);
+        throw e;
       } finally {
         await source.close();
       }
@@ -301,7 +312,10 @@ export class LassoEngine implements Engine {
       throw e;
     }
     store.publish(next);
-    if (fresh) this.stores.set(store.name, store);
+    if (fresh) {
+      this.stores.set(store.name, store);
+      this.creating.delete(store.name);
+    }
     return next;
   }
 

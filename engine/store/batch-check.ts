@@ -51,11 +51,15 @@ function checkData(d: arrow.Data, where: string): void {
     if (!dict) throw bad(where, "dictionary column without a dictionary batch");
     for (const dd of dict.data) checkData(dd, `${where} (dictionary)`);
     const size = dict.length;
-    const idx = d.values as ArrayLike<number | bigint>;
+    const nulls = d.nullCount !== 0 && d.nullBitmap && d.nullBitmap.length > 0 ? d.nullBitmap : null;
+    const wide = d.values instanceof BigInt64Array || d.values instanceof BigUint64Array;
+    const idx = (wide ? Float64Array.from(d.values as BigInt64Array, Number) : d.values) as ArrayLike<number>;
     for (let i = d.offset; i < end; i++) {
-      if (!isValid(d, i - d.offset)) continue;
-      const k = Number(idx[i]!);
-      if (!(k >= 0 && k < size)) throw bad(where, `dictionary index ${k} at row ${i - d.offset} outside a dictionary of ${size} values`);
+      const k = idx[i]!;
+      if (k >= 0 && k < size) continue;
+      // a slot under a null may hold anything
+      if (nulls && (nulls[i >> 3]! & (1 << (i & 7))) === 0) continue;
+      throw bad(where, `dictionary index ${k} at row ${i - d.offset} outside a dictionary of ${size} values`);
     }
     return;
   }
@@ -68,14 +72,18 @@ function checkOffsets(d: arrow.Data, where: string, limit: number): void {
   const end = d.offset + d.length;
   if (d.length === 0) return;
   if (!offs || offs.length < end + 1) throw bad(where, `${offs?.length ?? 0} offsets for ${end} rows`);
-  let prev = Number(offs[d.offset]!);
-  if (prev < 0) throw bad(where, `negative offset ${prev}`);
-  for (let i = d.offset + 1; i <= end; i++) {
-    const o = Number(offs[i]!);
-    if (o < prev) throw bad(where, `offsets decrease at row ${i - 1 - d.offset}`);
-    prev = o;
+  let badAt = -1;
+  if (offs instanceof Int32Array) {
+    // the common case, kept free of conversions: one compare per row
+    if (offs[d.offset]! < 0) badAt = d.offset;
+    for (let i = d.offset + 1; i <= end && badAt < 0; i++) if (offs[i]! < offs[i - 1]!) badAt = i;
+  } else {
+    if (offs[d.offset]! < 0n) badAt = d.offset;
+    for (let i = d.offset + 1; i <= end && badAt < 0; i++) if (offs[i]! < offs[i - 1]!) badAt = i;
   }
-  if (prev > limit) throw bad(where, `offsets reach ${prev}, past the ${limit} values present`);
+  if (badAt >= 0) throw bad(where, `offsets are negative or decrease at row ${badAt - d.offset}`);
+  const last = Number(offs[end]!);
+  if (last > limit) throw bad(where, `offsets reach ${last}, past the ${limit} values present`);
 }
 
 function need(where: string, values: ArrayBufferView | undefined, bytes: number, rows: number): void {
@@ -90,13 +98,6 @@ function byteWidth(t: arrow.DataType): number {
   if (arrow.DataType.isTimestamp(t)) return 8;
   if (arrow.DataType.isDecimal(t)) return t.bitWidth / 8;
   return 1;
-}
-
-function isValid(d: arrow.Data, i: number): boolean {
-  const nb = d.nullBitmap;
-  if (!nb || nb.length === 0 || d.nullCount === 0) return true;
-  const bit = d.offset + i;
-  return (nb[bit >> 3]! & (1 << (bit & 7))) !== 0;
 }
 
 function bad(where: string, what: string): LassoError {

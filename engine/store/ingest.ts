@@ -421,22 +421,26 @@ function contiguousRuns(rows: Int32Array, sr: number): Run[] | null {
   return out;
 }
 
-/** Copies `n` bits from (src, srcBit) to (dst, dstBit); byte-wise when both are byte aligned. */
-function copyBits(src: Uint8Array, srcBit: number, dst: Uint8Array, dstBit: number, n: number): void {
+/**
+ * Copies `n` bits from bit `srcBit` of `src` to bit `dstBit` of the bitmap at byte `dstBase` of `dst`;
+ * byte-wise when both bit offsets are byte aligned. (Base and bit stay apart: base·8 + bit would pass
+ * 2^31 for bitmaps above 256 MiB and break `>>`.)
+ */
+function copyBits(src: Uint8Array, srcBit: number, dst: Uint8Array, dstBase: number, dstBit: number, n: number): void {
   if ((srcBit & 7) === 0 && (dstBit & 7) === 0) {
     const whole = n >> 3;
-    dst.set(src.subarray(srcBit >> 3, (srcBit >> 3) + whole), dstBit >> 3);
-    for (let k = whole * 8; k < n; k++) setBit(dst, 0, dstBit + k, (src[(srcBit + k) >> 3]! & (1 << ((srcBit + k) & 7))) !== 0);
+    dst.set(src.subarray(srcBit >> 3, (srcBit >> 3) + whole), dstBase + (dstBit >> 3));
+    for (let k = whole * 8; k < n; k++) setBit(dst, dstBase, dstBit + k, (src[(srcBit + k) >> 3]! & (1 << ((srcBit + k) & 7))) !== 0);
     return;
   }
-  for (let k = 0; k < n; k++) setBit(dst, 0, dstBit + k, (src[(srcBit + k) >> 3]! & (1 << ((srcBit + k) & 7))) !== 0);
+  for (let k = 0; k < n; k++) setBit(dst, dstBase, dstBit + k, (src[(srcBit + k) >> 3]! & (1 << ((srcBit + k) & 7))) !== 0);
 }
 
 /** Writes a run's validity bits: from the Arrow null bitmap, or all valid. */
 function copyValidity(data: arrow.Data, run: Run, u8: Uint8Array, validity: number): void {
   const nb = data.nullBitmap;
   if (!nb || nb.length === 0 || data.nullCount === 0) setBitRange(u8, validity, run.local, run.n);
-  else copyBits(nb, data.offset + run.i0, u8, validity * 8 + run.local, run.n);
+  else copyBits(nb, data.offset + run.i0, u8, validity, run.local, run.n);
 }
 
 function writeColumn(tx: Transaction, p: ColumnPlan, data: arrow.Data, br: BatchRows): void {
@@ -470,7 +474,7 @@ function writeBool(tx: Transaction, meta: TagMeta, data: arrow.Data, br: BatchRo
     for (const run of runs) {
       const t = ts[run.shard]!;
       copyValidity(data, run, t.u8, t.chunk.validity);
-      copyBits(vals, data.offset + run.i0, t.u8, t.chunk.values * 8 + run.local, run.n);
+      copyBits(vals, data.offset + run.i0, t.u8, t.chunk.values, run.local, run.n);
       // a null's value bit must read false: clear values where validity is 0
       if (data.nullCount > 0) {
         for (let k = 0; k < run.n; k++) if (!isValid(data, run.i0 + k)) setBit(t.u8, t.chunk.values, run.local + k, false);

@@ -525,6 +525,11 @@ export class DataDir {
   private async recover(): Promise<void> {
     const removed: string[] = [];
     for (const tmp of [`${MANIFEST}.tmp`, `${SEGMENTS}.tmp`]) if (await unlinkQuietly(join(this.path, tmp))) removed.push(tmp);
+    // a process killed while taking the lock leaves its LOCK.<pid>.tmp
+    for (const f of await readdir(this.path)) {
+      const m = /^LOCK\.(\d+)\.tmp$/.exec(f);
+      if (m && Number(m[1]) !== process.pid && !isAlive(Number(m[1])) && (await unlinkQuietly(join(this.path, f)))) removed.push(f);
+    }
     const referenced = new Map(this.manifest.entities.map((e) => [e.dir.slice(ENTITIES.length + 1), filesOf(e)]));
     let dirs: string[];
     try {

@@ -174,6 +174,23 @@ describe("load", () => {
     expect(await engine.count({ entity: "u", expr: "ms WITHIN 1 MINUTE", asOf: "2025-01-01T00:01:00.0010000001Z" }).then((r) => r.count)).toBe(0);
   });
 
+  it("writes bitmaps that sit above 256 MiB in a shard memory (bit offsets past 2^31)", async () => {
+    engine = await openEngine({ threads: 0, shardRows: 1 << 20 });
+    const n = 1 << 20;
+    const wide = Float64Array.from({ length: n }, (_, i) => i);
+    const cols: Record<string, arrow.Vector> = { id: arrow.makeVector(Int32Array.from({ length: n }, (_, i) => i)) };
+    // 36 float columns × 8 MiB put the later chunks' bitmaps past 256 MiB
+    for (let c = 0; c < 36; c++) cols[`f${c}`] = arrow.makeVector(wide.slice()); // the Arrow JS writer mis-sizes a body whose columns share one buffer
+    const bits = new Uint8Array(n / 8).fill(0b01010101);
+    cols["flag"] = arrow.makeVector(arrow.makeData({ type: new arrow.Bool(), length: n, data: bits }));
+    cols["maybe"] = arrow.makeVector(arrow.makeData({ type: new arrow.Int32(), length: n, nullCount: n / 2, nullBitmap: bits.slice(), data: Int32Array.from({ length: n }, (_, i) => i % 10) }));
+    await engine.load({ entity: "u", key: "id", body: ipc(cols) });
+    expect(await count("flag")).toBe(n / 2);
+    expect(await count("maybe IS NULL")).toBe(n / 2);
+    expect(await count("maybe = 4")).toBe(Math.floor((n - 5) / 10) + 1); // even rows are valid, i % 10 = 4
+    expect(await count("f35 >= 1048000")).toBe(n - 1_048_000);
+  });
+
   for (const rows of [600_000, 1_100_000]) {
     it(`loads ${rows} rows in one batch (shard memory grows mid-load)`, async () => {
       engine = await openEngine({ threads: 0, shardRows: 1 << 20 });

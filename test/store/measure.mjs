@@ -1,0 +1,141 @@
+// Durable load and open times of the standard fixture, beside the raw disk write speed of the same bytes
+// measured in the same run. Not a test (timings belong to benchmarks); run after `npm run build`:
+//
+//   node test/store/measure.mjs [rows=1000000] [upsertRows=rows/10] [schema=standard|narrow] [shardRows=4194304]
+//
+// Prints one JSON object. The data directory and fixture go to a temp directory that is removed after.
+import { closeSync, createReadStream, fdatasyncSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as arrow from "apache-arrow";
+import { openEngine } from "../../dist/engine/index.js";
+import { generateBatches, KEY_COLUMN } from "../../dist/fixtures/generate.js";
+import { ipcStream } from "../../dist/server/arrow-ipc.js";
+
+const rows = Number(process.argv[2] ?? 1_000_000);
+const upsertRows = Number(process.argv[3] ?? Math.round(rows / 10));
+const schema = process.argv[4] ?? "standard";
+const shardRows = Number(process.argv[5] ?? 4_194_304);
+/** The engine's own account of each save (persist.ts logs "saved version N"). */
+const saves = [];
+const log = (_level, msg, f) => {
+  if (msg.startsWith("saved version")) saves.push(f);
+  if (msg.startsWith("opened")) opened = f;
+};
+let opened = null;
+const work = mkdtempSync(join(tmpdir(), "lasso-measure-"));
+const ms = (t) => Math.round(performance.now() - t);
+
+async function writeStream(path, batches) {
+  const fd = openSync(path, "w");
+  for await (const bytes of ipcStream(batches)) writeSync(fd, bytes);
+  closeSync(fd);
+}
+
+function dirBytes(dir) {
+  let n = 0;
+  for (const d of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, d.name);
+    n += d.isDirectory() ? dirBytes(p) : statSync(p).size;
+  }
+  return n;
+}
+
+/** Raw disk speed: the same number of bytes in 32 MiB writes, fdatasync'ed, as the store writes them. */
+function rawWrite(bytes) {
+  const path = join(work, "raw.bin");
+  const block = Buffer.alloc(32 << 20, 7);
+  const t = performance.now();
+  const fd = openSync(path, "w");
+  for (let done = 0; done < bytes; done += block.length) writeSync(fd, block, 0, Math.min(block.length, bytes - done));
+  fdatasyncSync(fd);
+  closeSync(fd);
+  const took = ms(t);
+  rmSync(path);
+  return took;
+}
+
+try {
+  const fixture = join(work, "fixture.arrows");
+  let t = performance.now();
+  await writeStream(fixture, generateBatches({ rows, seed: 1, schema }));
+  process.stderr.write(`fixture written in ${ms(t)} ms\n`);
+  // the upsert: the first upsertRows keys (existing), 10 tag columns, new values (another seed)
+  const upsert = join(work, "upsert.arrows");
+  const picked = [];
+  const keySource = generateBatches({ rows: upsertRows, seed: 1, schema });
+  await writeStream(
+    upsert,
+    (function* () {
+      for (const b of generateBatches({ rows: upsertRows, seed: 2, schema })) {
+        const keys = keySource.next().value.getChild(KEY_COLUMN);
+        const names = b.schema.fields.map((f) => f.name).filter((n) => n !== KEY_COLUMN).slice(0, 10);
+        // a new Table from the vectors, not RecordBatch.select: select drops dictionaries in Arrow JS 21
+        picked.splice(0, picked.length, ...names);
+        yield* new arrow.Table({ [KEY_COLUMN]: keys, ...Object.fromEntries(names.map((n) => [n, b.getChild(n)])) }).batches;
+      }
+    })(),
+  );
+  const body = (p) => createReadStream(p, { highWaterMark: 1 << 20 });
+
+  // in memory (no data directory): the cost of ingest alone; the first run warms the JIT up
+  let memoryLoadMs = 0;
+  let tags = 0;
+  for (let i = 0; i < 2; i++) {
+    t = performance.now();
+    const mem = await openEngine({ threads: 0, shardRows });
+    await mem.load({ entity: "user", key: KEY_COLUMN, body: body(fixture) });
+    memoryLoadMs = ms(t);
+    tags = mem.entities()[0].tags;
+    await mem.close();
+  }
+
+  const dataDir = join(work, "data");
+  t = performance.now();
+  let engine = await openEngine({ dataDir, threads: 0, shardRows, log });
+  await engine.load({ entity: "user", key: KEY_COLUMN, body: body(fixture) });
+  const durableLoadMs = ms(t);
+  const save = saves.pop();
+  await engine.close();
+  const bytes = dirBytes(dataDir);
+  const rawMs = rawWrite(bytes);
+
+  // first open right after the load (the files may have left the page cache), then a second, warm one
+  const opens = [];
+  for (let i = 0; i < 2; i++) {
+    t = performance.now();
+    engine = await openEngine({ dataDir, threads: 0, log });
+    opens.push({ ms: ms(t), columnsMs: opened.columnsMs, keysMs: opened.keysMs });
+    if (i === 0) await engine.close();
+  }
+
+  t = performance.now();
+  await engine.load({ entity: "user", key: KEY_COLUMN, body: body(upsert) });
+  const upsertMs = ms(t);
+  const upsertSave = saves.pop();
+  await engine.close();
+
+  console.log(
+    JSON.stringify(
+      {
+        rows,
+        schema,
+        tags,
+        shardRows,
+        fixtureMB: Math.round(statSync(fixture).size / 1e6),
+        dataDirMB: Math.round(bytes / 1e6),
+        loadInMemoryMs: memoryLoadMs,
+        loadDurableMs: durableLoadMs,
+        save: { files: save.files, MB: Math.round(save.bytes / 1e6), ms: save.tookMs, MBps: Math.round(save.bytes / 1e3 / save.tookMs) },
+        rawWriteSameBytes: { ms: rawMs, MBps: Math.round(bytes / 1e3 / rawMs) },
+        durableRowsPerSec: Math.round(rows / (durableLoadMs / 1000)),
+        open: opens,
+        upsert: { rows: upsertRows, tags: picked.length, ms: upsertMs, save: { files: upsertSave.files, MB: Math.round(upsertSave.bytes / 1e6), ms: upsertSave.tookMs } },
+      },
+      null,
+      1,
+    ),
+  );
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
