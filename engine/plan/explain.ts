@@ -55,7 +55,7 @@ function logical(n: LNode, v: EntityVersion, depth: number, out: string[]): void
     case "irange":
     case "frange": {
       const meta = v.tags.get(n.tag);
-      const unit = meta?.unit ? ` (${meta.unit})` : "";
+      const unit = meta?.unit ? ` (${meta.unit})` : meta?.unsigned ? " (stored − 2^63)" : "";
       const open = n.k === "irange" ? { lo: n.lo === -(2n ** 63n) || n.lo === -(2n ** 31n), hi: n.hi === 2n ** 63n - 1n || n.hi === 2n ** 31n - 1n } : { lo: n.lo === -Infinity, hi: n.hi === Infinity };
       const text = open.lo && open.hi ? "IS NOT NULL" : open.lo ? `<= ${n.hi}` : open.hi ? `>= ${n.lo}` : n.lo === n.hi ? `= ${n.lo}` : `in [${n.lo}, ${n.hi}]`;
       out.push(`${pad}${n.tag} ${text}${unit}${est}`);

@@ -8,7 +8,7 @@
 import type { CompareOp, Expr, Literal } from "../expr/ast.js";
 import { LassoError } from "../errors.js";
 import { parseInstant } from "../expr/time.js";
-import { compareUtf8, UNIT_NS, type TagMeta } from "../store/tags.js";
+import { compareUtf8, U64_BIAS, UNIT_NS, type TagMeta } from "../store/tags.js";
 import { ceilDiv, floatBounds, floorDiv, intBounds, rationalOf, toF32Range, type FloatRange, type IntRange, type Rational } from "./bounds.js";
 
 export type LNode =
@@ -211,8 +211,11 @@ function between(m: TagMeta, low: Literal, high: Literal, ctx: LowerContext): LN
   throw new LassoError("type_mismatch", `BETWEEN does not apply to ${m.type} tag '${m.name}'`);
 }
 
+const U64: IntRange = { lo: 0n, hi: 2n ** 64n - 1n };
+
+/** The values a tag can hold (bounds are clamped to these). */
 function limits(m: TagMeta): IntRange {
-  return m.form === "i32" ? I32 : I64;
+  return m.unsigned ? U64 : m.form === "i32" ? I32 : I64;
 }
 
 function numberOf(l: Literal): Rational {
@@ -276,8 +279,11 @@ function timeRange(m: TagMeta, b: { lo: bigint | null; hi: bigint | null; strict
   return lo > hi ? NONE : { k: "irange", tag: m.name, lo, hi };
 }
 
+/** Value bounds → stored bounds (unsigned tags store value − 2^63). */
 function intRange(m: TagMeta, r: IntRange | null): LNode {
-  return r ? { k: "irange", tag: m.name, lo: r.lo, hi: r.hi } : NONE;
+  if (!r) return NONE;
+  const bias = m.unsigned ? U64_BIAS : 0n;
+  return { k: "irange", tag: m.name, lo: r.lo - bias, hi: r.hi - bias };
 }
 
 function floatRange(m: TagMeta, r: FloatRange | null): LNode {

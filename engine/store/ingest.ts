@@ -517,28 +517,30 @@ function writeInt(tx: Transaction, meta: TagMeta, data: arrow.Data, br: BatchRow
   const t = data.type as arrow.Int;
   const read = intReader(data);
   const w = new Int32Array(2);
-  // Range checks first, so a widening happens before any write of this batch. Narrow signed sources
-  // (≤ 32 bits) always fit: only 64-bit and UInt32 values are looked at.
+  const unsigned64 = t.bitWidth === 64 && !t.isSigned;
+  const unsigned32 = t.bitWidth === 32 && !t.isSigned;
+  // Range checks first, so a re-encoding happens before any write of this batch. Narrow signed
+  // sources (≤ 32 bits) always fit i32: only 64-bit and UInt32 values are looked at.
   let fitsI32 = true;
-  const mustCheck = t.bitWidth === 64 || (t.bitWidth === 32 && !t.isSigned);
+  let aboveI64 = false; // a UInt64 value ≥ 2^63
+  let negative = false;
+  const mustCheck = t.bitWidth === 64 || unsigned32 || meta.unsigned === true;
   for (let i = 0; mustCheck && i < rows.length; i++) {
     if (!isValid(data, i)) continue;
     read(i, w);
-    if (t.bitWidth === 64 && !t.isSigned && w[1]! < 0) {
-      throw new LassoError("schema_conflict", `column '${meta.name}': UInt64 value above 2^63-1 does not fit an int tag`);
-    }
-    if (t.bitWidth === 32 && !t.isSigned && w[0]! < 0) {
-      // UInt32 above 2^31-1 is read as a negative lo word: it is positive, hi = 0
-      w[1] = 0;
-      fitsI32 = false;
-    } else if (w[1] !== (w[0]! < 0 ? -1 : 0)) fitsI32 = false;
+    if (unsigned32) w[1] = 0; // UInt32 above 2^31 − 1 reads as a negative lo word: it is positive
+    if (unsigned64 && w[1]! < 0) aboveI64 = true;
+    else if (!unsigned64 && w[1]! < 0) negative = true;
+    if (w[1] !== (w[0]! < 0 ? -1 : 0) || (unsigned32 && w[0]! < 0)) fitsI32 = false;
   }
-  if (meta.form === "i32" && !fitsI32) meta = widenInt(tx, meta);
+  if (aboveI64 && negative) throw spans(meta);
+  if (meta.form === "i32" && (!fitsI32 || aboveI64)) meta = widenInt(tx, meta);
+  if (aboveI64 && !meta.unsigned) meta = toUnsigned(tx, meta);
+  if (meta.unsigned && negative) throw spans(meta);
   const ts = targets(tx, meta, br);
   const sr = tx.shardRows;
-  const unsigned32 = t.bitWidth === 32 && !t.isSigned;
   const runs = br.runs;
-  if (runs && (meta.form === "i32" ? t.bitWidth <= 32 && !unsigned32 : t.bitWidth === 64)) {
+  if (runs && !meta.unsigned && (meta.form === "i32" ? t.bitWidth <= 32 && !unsigned32 : t.bitWidth === 64 && !unsigned64)) {
     for (const run of runs) {
       const tg = ts[run.shard]!;
       copyValidity(data, run, tg.u8, tg.chunk.validity);
@@ -548,6 +550,8 @@ function writeInt(tx: Transaction, meta: TagMeta, data: arrow.Data, br: BatchRow
     }
     return;
   }
+  // the unsigned encoding flips the sign bit of the high word
+  const flip = meta.unsigned ? 0x80000000 | 0 : 0;
   for (let i = 0; i < rows.length; i++) {
     const s = Math.floor(rows[i]! / sr);
     const local = rows[i]! - s * sr;
@@ -561,9 +565,35 @@ function writeInt(tx: Transaction, meta: TagMeta, data: arrow.Data, br: BatchRow
     else {
       const at = (tg.chunk.values >> 2) + local * 2;
       tg.i32[at] = w[0]!;
-      tg.i32[at + 1] = w[1]!;
+      tg.i32[at + 1] = w[1]! ^ flip;
     }
   }
+}
+
+function spans(meta: TagMeta): LassoError {
+  return new LassoError(
+    "schema_conflict",
+    `column '${meta.name}': int values would span below 0 and above 2^63 − 1, more than 64 bits hold`,
+  );
+}
+
+/** Re-encodes an i64 int tag for UInt64 values (stored = value − 2^63); refused if it has negatives. */
+function toUnsigned(tx: Transaction, meta: TagMeta): TagMeta {
+  const next: TagMeta = { ...meta, form: "i64", unsigned: true };
+  tx.reform(next, (s, from, _m, to) => {
+    const buf = tx.store.memory(s).memory.buffer;
+    const src = new Int32Array(buf, from.values, from.capacity * 2);
+    const dst = new Int32Array(buf, to.values, from.capacity * 2);
+    const valid = new Uint8Array(buf, from.validity, from.capacity / 8);
+    for (let r = 0; r < from.capacity; r++) {
+      const hi = src[r * 2 + 1]!;
+      if (hi < 0 && (valid[r >> 3]! & (1 << (r & 7))) !== 0) throw spans(meta);
+      dst[r * 2] = src[r * 2]!;
+      dst[r * 2 + 1] = hi ^ (0x80000000 | 0);
+    }
+    new Uint8Array(buf).copyWithin(to.validity, from.validity, from.validity + from.capacity / 8);
+  });
+  return next;
 }
 
 function widenInt(tx: Transaction, meta: TagMeta): TagMeta {

@@ -61,6 +61,8 @@ export interface TagRecord {
   form: ValueForm;
   codeBytes?: 1 | 2 | 4;
   unit?: TimeUnit;
+  /** int tag with UInt64 values: stored value − 2^63 (tags.ts). */
+  unsigned?: boolean;
   dict?: DictFileRecord[];
 }
 

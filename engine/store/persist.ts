@@ -310,6 +310,7 @@ export class DataDir {
       const rec: TagRecord = { id, name: meta.name, type: meta.type, form: meta.form };
       if (meta.codeBytes !== undefined) rec.codeBytes = meta.codeBytes;
       if (meta.unit !== undefined) rec.unit = meta.unit;
+      if (meta.unsigned) rec.unsigned = true;
       if (meta.dict) {
         let files = old?.dict ?? [];
         let have = files.reduce((n, d) => n + d.count, 0);
@@ -482,6 +483,7 @@ export class DataDir {
         form: t.form,
         ...(t.codeBytes !== undefined ? { codeBytes: t.codeBytes } : {}),
         ...(t.unit !== undefined ? { unit: t.unit } : {}),
+        ...(t.unsigned ? { unsigned: true } : {}),
         ...(t.dict ? { dict: readDictionary(dir, t) } : {}),
       };
       tags.set(t.name, meta);

@@ -36,8 +36,17 @@ export interface TagMeta {
   /** Bytes per code for `codes` (1, 2, 4) and `list` (2, 4). */
   readonly codeBytes?: 1 | 2 | 4;
   readonly unit?: TimeUnit;
+  /**
+   * int tags holding UInt64 values above 2^63 − 1: stored in the i64 form with the sign bit flipped
+   * (stored = value − 2^63), which keeps the order, so the same range kernel answers. Such a tag has
+   * no negative values.
+   */
+  readonly unsigned?: boolean;
   readonly dict?: Dictionary;
 }
+
+/** Offset of the unsigned int encoding: stored = value − U64_BIAS. */
+export const U64_BIAS = 2n ** 63n;
 
 /** Append-only: a code's meaning never changes, so every store version can share one dictionary. */
 export class Dictionary {

@@ -2,6 +2,9 @@
  * Load semantics (API.md "Bulk load") on the in-memory engine: upsert rules, errors with their codes,
  * all-or-nothing failure, type widening, and large single-batch loads that grow shard memory.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as arrow from "apache-arrow";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Engine } from "../../engine/api.js";
@@ -117,6 +120,35 @@ describe("load", () => {
     expect(await count("d = DATE '2024-01-01'")).toBe(1);
     expect(await count("e = 'v299'")).toBe(1);
     expect(await count("e = 'v1'")).toBe(2);
+  });
+
+  it("holds the whole UInt64 range in an int tag, and refuses values spanning more than 64 bits", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lasso-u64-"));
+    try {
+      engine = await openEngine({ threads: 0, dataDir: dir });
+      const max = 2n ** 64n - 1n;
+      await engine.load({ entity: "u", key: "id", body: ipc({ id: ints([1, 2, 3]), n: arrow.vectorFromArray([5n, 2n ** 62n, null], new arrow.Uint64()) }) });
+      await engine.load({ entity: "u", key: "id", body: ipc({ id: ints([4, 5, 6]), n: arrow.vectorFromArray([2n ** 63n, max, 0n], new arrow.Uint64()) }) });
+      await engine.load({ entity: "u", key: "id", body: ipc({ id: ints([7]), n: ints([42]) }) });
+      const check = async () => {
+        expect(await count(`n = ${max}`)).toBe(1);
+        expect(await count(`n >= ${2n ** 63n}`)).toBe(2);
+        expect(await count(`n < ${2n ** 63n}`)).toBe(4);
+        expect(await count(`n BETWEEN 5 AND ${2n ** 63n}`)).toBe(4);
+        expect(await count(`n IN (0, 42, ${max}, -1)`)).toBe(3);
+        expect(await count("n > -5")).toBe(6);
+        expect(await count(`n > ${max}`)).toBe(0);
+        expect(await ids("n IS NULL")).toEqual([3]);
+      };
+      await check();
+      await fails(engine.load({ entity: "u", key: "id", body: ipc({ id: ints([8]), n: ints([-1]) }) }), "schema_conflict");
+      await engine.close();
+      engine = await openEngine({ threads: 0, dataDir: dir });
+      await check();
+    } finally {
+      await engine.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("a deleted key loaded again is a new entity with no old values", async () => {
