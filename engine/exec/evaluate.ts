@@ -104,6 +104,11 @@ export class MorselRunner {
       }
     }
     if (row0 >= node.cap) return k.bitmapFill(dst, words, false);
+    if ((node.op === "i32" || node.op === "i64" || node.op === "f32" || node.op === "f64") && node.skip) {
+      const how = node.skip[m];
+      if (how === 1) return k.bitmapFill(dst, words, false);
+      if (how === 2) return k.bitmapCopy(dst, node.validity + bits, words);
+    }
     switch (node.op) {
       case "bits":
         return k.bitmapAnd(dst, node.values + bits, node.validity + bits, words);

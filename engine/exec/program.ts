@@ -21,9 +21,10 @@ export type ExecNode =
   | { readonly op: "cset"; readonly dir: number; readonly cap: number }
   /** the union of several container sets (multi tag HAS ANY through its postings) */
   | { readonly op: "cunion"; readonly dirs: readonly number[]; readonly cap: number }
-  | { readonly op: "i32"; readonly col: number; readonly validity: number; readonly cap: number; readonly lo: number; readonly hi: number }
-  | { readonly op: "i64"; readonly col: number; readonly validity: number; readonly cap: number; readonly lo: bigint; readonly hi: bigint }
-  | { readonly op: "f32" | "f64"; readonly col: number; readonly validity: number; readonly cap: number; readonly lo: number; readonly hi: number }
+  /** `skip` (per morsel, from min/max statistics): 0 evaluate, 1 nothing matches, 2 every value matches */
+  | { readonly op: "i32"; readonly col: number; readonly validity: number; readonly cap: number; readonly lo: number; readonly hi: number; readonly skip?: Uint8Array }
+  | { readonly op: "i64"; readonly col: number; readonly validity: number; readonly cap: number; readonly lo: bigint; readonly hi: bigint; readonly skip?: Uint8Array }
+  | { readonly op: "f32" | "f64"; readonly col: number; readonly validity: number; readonly cap: number; readonly lo: number; readonly hi: number; readonly skip?: Uint8Array }
   /** codes equal to one of k values stored at `values` (u8 / u16) */
   | { readonly op: "eq8" | "eq16"; readonly col: number; readonly validity: number; readonly cap: number; readonly values: number; readonly k: number }
   /** codes whose bit is set in the LUT bitset (`bits` bits for u32) */

@@ -8,6 +8,7 @@ import type { EntityVersion, ShardState } from "../store/entity.js";
 import { REGISTERS } from "../store/layout.js";
 import type { TagMeta } from "../store/tags.js";
 import { postingsOf } from "../store/postings.js";
+import { morselRanges, rangeSkips, tagCounts } from "../store/stats.js";
 import { depthOf, type ExecNode, type ShardProgram } from "../exec/program.js";
 import type { LNode } from "./logical.js";
 
@@ -54,18 +55,49 @@ export function estimate(n: LNode, v: EntityVersion): number {
     case "or":
       return 1 - n.args.reduce((p, a) => p * (1 - estimate(a, v)), 1);
     case "valid":
-      return 0.9;
+      return tagCounts(v, n.tag).valid / total(v);
     case "true":
-      return 0.3;
+      return tagCounts(v, n.tag).trues / total(v);
     case "irange":
-    case "frange":
-      return 0.3;
-    case "codes":
+    case "frange": {
+      // from per-morsel min/max, assuming values spread evenly between them
+      const meta = v.tags.get(n.tag)!;
+      const step = n.k === "irange" ? 1 : 0;
+      const lo = Number(n.lo);
+      const hi = Number(n.hi);
+      let inside = 0;
+      let morsels = 0;
+      for (const s of v.shards) {
+        const c = s.chunks.get(n.tag);
+        const r = c && morselRanges(s, meta, c);
+        if (!r) continue;
+        for (let m = 0; m < r.min.length; m++) {
+          const min = Number(r.min[m]!);
+          const max = Number(r.max[m]!);
+          const width = max - min + step;
+          const overlap = Math.min(hi, max) - Math.max(lo, min) + step;
+          inside += Number.isNaN(min) ? 0.5 : width <= 0 ? (lo <= min && min <= hi ? 1 : 0) : Math.max(0, Math.min(1, overlap / width));
+        }
+        morsels += r.min.length;
+      }
+      return morsels === 0 ? 0 : (inside / morsels) * (tagCounts(v, n.tag).valid / total(v));
+    }
+    case "codes": {
+      const counts = tagCounts(v, n.tag).codes;
+      if (!counts) return 0.1;
+      let sum = 0;
+      for (const c of n.codes) sum += counts[c] ?? 0;
+      return sum / total(v);
+    }
     case "has": {
       const size = v.tags.get(n.tag)?.dict?.size ?? 1;
-      return Math.min(1, n.codes.length / Math.max(1, size));
+      return Math.min(1, n.codes.length / Math.max(1, size)) * (tagCounts(v, n.tag).valid / total(v));
     }
   }
+}
+
+function total(v: EntityVersion): number {
+  return Math.max(1, v.total);
 }
 
 export function compile(root: LNode, v: EntityVersion): PhysicalPlan {
@@ -138,10 +170,15 @@ function toExec(n: LNode, v: EntityVersion, s: ShardState, allocs: { shard: Shar
     case "true":
       return c.sparse ? { op: "cset", dir: c.sparse.values, cap } : { op: "bits", values: c.values, validity, cap };
     case "irange":
-      if (meta.form === "i32") return { op: "i32", col: c.values, validity, cap, lo: Number(n.lo), hi: Number(n.hi) };
-      return { op: "i64", col: c.values, validity, cap, lo: n.lo, hi: n.hi };
-    case "frange":
-      return { op: meta.form === "f32" ? "f32" : "f64", col: c.values, validity, cap, lo: n.lo, hi: n.hi };
+    case "frange": {
+      const r = morselRanges(s, meta, c);
+      const skip = r ? rangeSkips(r, n.lo, n.hi) : undefined;
+      if (n.k === "irange") {
+        if (meta.form === "i32") return { op: "i32", col: c.values, validity, cap, lo: Number(n.lo), hi: Number(n.hi), skip };
+        return { op: "i64", col: c.values, validity, cap, lo: n.lo, hi: n.hi, skip };
+      }
+      return { op: meta.form === "f32" ? "f32" : "f64", col: c.values, validity, cap, lo: n.lo, hi: n.hi, skip };
+    }
     case "codes":
       return codesLeaf(meta, n.codes, c.values, validity, cap, constant);
     case "has": {
