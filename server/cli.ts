@@ -29,6 +29,7 @@ const COMMANDS: ReadonlyArray<readonly [string, Loader]> = [
   ["tags", () => import("./commands/tags.js")],
   ["categories", () => import("./commands/categories.js")],
   ["users", () => import("./commands/users.js")],
+  ["bench", () => import("./commands/bench.js")],
 ];
 
 async function loadAll(): Promise<{ name: string; command?: Command; problem?: string }[]> {

@@ -4,7 +4,7 @@
  * from the actual send time hide it in one sample. Runs on a virtual clock: deterministic, no timing.
  */
 import { describe, expect, it } from "vitest";
-import { runRate, runThroughput, VirtualClock, type WeightedQuery } from "../../bench/modes.js";
+import { runLatency, runRate, runThroughput, VirtualClock, type WeightedQuery } from "../../bench/modes.js";
 import type { Answer, BenchQuery, Target } from "../../bench/targets.js";
 
 const QUERY: WeightedQuery = { id: "q", op: "count", expr: "churned", sql: "churned", entity: "user", asOf: "2026-01-01T00:00:00Z", weight: 1 };
@@ -78,5 +78,32 @@ describe("rate mode (open loop, corrected for coordinated omission)", () => {
     // 2.5 s of 10 ms answers plus the stall.
     expect(r.totals.ops).toBeGreaterThan(240);
     expect(r.totals.ops).toBeLessThan(260);
+  });
+});
+
+describe("a target that stalls on one query", () => {
+  it("fails that query after the timeout (aborting it) and measures the others", async () => {
+    const aborted: string[] = [];
+    const target: Target = {
+      name: "flaky",
+      kind: "lasso",
+      async run(q, opts) {
+        if (q.id !== "stuck") return { count: 7 };
+        // Never answers; only the abort ends it (and the deadline fails it even if it did not).
+        await new Promise<void>((resolve) => opts?.signal?.addEventListener("abort", () => (aborted.push(q.id), resolve())));
+        return new Promise<Answer>(() => {});
+      },
+      async close() {},
+    };
+    const qs = ["a", "stuck", "b"].map((id) => ({ ...QUERY, id }));
+    const failures: string[] = [];
+    const runs = await runLatency([target], qs, {
+      warmup: 1, samples: 2, maxQuerySeconds: 1, queryTimeoutMs: 100,
+      onFailure: (t, q, e) => failures.push(`${t.name}/${q.id}: ${e.message}`),
+    });
+    expect(runs[0]!.queries.map((q) => q.id)).toEqual(["a", "b"]);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatch(/^flaky\/stuck: flaky gave no answer to stuck within 100 ms/);
+    expect(aborted).toEqual(["stuck"]);
   });
 });

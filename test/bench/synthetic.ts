@@ -33,7 +33,7 @@ export function syntheticResult(opts: { seed: number; engineMs: Record<string, n
     runs,
     comparisons: [],
     summary: [],
-    checks: { countsAgree: true, idsAgree: true, mismatches: [] },
+    checks: { countsAgree: true, idsAgree: true, mismatches: [], failures: [] },
     notes: [],
   };
 }
