@@ -12,7 +12,7 @@
  * (TINYINT … UBIGINT), float and decimal → DOUBLE (the value SEL compares), time → TIMESTAMP (µs, UTC),
  * multi → VARCHAR[].
  */
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { once } from "node:events";
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
@@ -82,11 +82,26 @@ export class DuckPeer {
     mkdirSync(opts.cacheDir, { recursive: true });
     const cols = [...new Set(opts.columns)].filter((c) => c !== opts.key).sort();
     const colsHash = createHash("sha256").update(JSON.stringify([FORMAT_VERSION, opts.entity, opts.key, cols])).digest("hex").slice(0, 12);
-    const path = join(opts.cacheDir, `duckdb-${opts.fileSha256.slice(0, 16)}-${colsHash}.duckdb`);
+    const prefix = `duckdb-${opts.fileSha256.slice(0, 16)}-`;
+    let path = join(opts.cacheDir, `${prefix}${colsHash}.duckdb`);
     let load: DuckLoadFigures | undefined;
     if (!existsSync(path)) {
-      log(`duckdb: building ${path} (${cols.length} columns)`);
-      load = await buildDatabase(path, opts, cols);
+      // A cached database of the same file with more columns serves as well (e.g. for a workload subset).
+      const wider = readdirSync(opts.cacheDir).filter((f) => f.startsWith(prefix) && f.endsWith(".duckdb.json")).find((f) => {
+        try {
+          const meta = JSON.parse(readFileSync(join(opts.cacheDir, f), "utf8")) as { format: number; entity: string; key: string; columns: string[] };
+          return meta.format === FORMAT_VERSION && meta.entity === opts.entity && meta.key === opts.key && cols.every((c) => meta.columns.includes(c)) &&
+            existsSync(join(opts.cacheDir, f.slice(0, -".json".length)));
+        } catch {
+          return false;
+        }
+      });
+      if (wider) path = join(opts.cacheDir, wider.slice(0, -".json".length));
+      else {
+        log(`duckdb: building ${path} (${cols.length} columns)`);
+        load = await buildDatabase(path, opts, cols);
+        writeFileSync(`${path}.json`, JSON.stringify({ format: FORMAT_VERSION, entity: opts.entity, key: opts.key, columns: cols }));
+      }
     }
     const threads = opts.threads ?? 0;
     const settings: Record<string, string> = {};

@@ -89,12 +89,15 @@ function totalsSection(r: BenchResult, title: string, runs: RunResult[]): string
   const isRate = r.config.mode === "rate";
   const head = isRate
     ? ["target", "conns", "rate asked", "achieved/s", "p50 ms", "p99 ms", "max ms", "p99 uncorrected", "errors"]
-    : ["target", "concurrency", "ops/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors"];
+    : ["target", "concurrency", "ops/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "ops/s vs peer"];
+  const peerAt = (c: number | undefined) => runs.find((x) => x.kind === "peer" && x.concurrency === c)?.totals;
   const rows = runs.map((run) => {
     const t = run.totals!;
+    const peer = run.kind === "lasso" ? peerAt(run.concurrency) : undefined;
     return isRate
       ? [run.target, String(run.concurrency ?? ""), String(run.rate ?? ""), t.opsPerSec.toFixed(1), ms(t.latency.p50Ms), ms(t.latency.p99Ms), ms(t.latency.maxMs), ms(t.uncorrected?.p99Ms), String(t.errors)]
-      : [run.target, String(run.concurrency ?? ""), t.opsPerSec.toFixed(1), ms(t.latency.p50Ms), ms(t.latency.p95Ms), ms(t.latency.p99Ms), ms(t.latency.maxMs), String(t.errors)];
+      : [run.target, String(run.concurrency ?? ""), t.opsPerSec.toFixed(1), ms(t.latency.p50Ms), ms(t.latency.p95Ms), ms(t.latency.p99Ms), ms(t.latency.maxMs), String(t.errors),
+        peer && peer.opsPerSec > 0 ? times(t.opsPerSec / peer.opsPerSec) : ""];
   });
   const out = [`### ${title}`, "", table(head, rows)];
   const errors = runs.filter((x) => x.totals?.firstError);
@@ -114,6 +117,7 @@ function loadSection(r: BenchResult): string {
 
 function checksSection(r: BenchResult): string {
   const c = r.checks;
+  if (r.config.mode === "load") return `Every system loaded the same file${r.data.fileSha256 ? ` (sha256 ${r.data.fileSha256.slice(0, 12)})` : ""}.`;
   const out: string[] = [];
   if (c.failures.length > 0) {
     out.push("**FAILED: some systems gave no answer to some queries (they have no figures there):**", "",

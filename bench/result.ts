@@ -181,8 +181,9 @@ export function environment(extra: { duckdbVersion?: string } = {}): Environment
 
 // ---- JSON Schema ---------------------------------------------------------------------------------
 
+type JsonType = "object" | "array" | "string" | "number" | "integer" | "boolean" | "null";
 type JsonSchema = {
-  type?: "object" | "array" | "string" | "number" | "integer" | "boolean" | "null" | ("string" | "null")[];
+  type?: JsonType | JsonType[];
   properties?: Record<string, JsonSchema>;
   required?: string[];
   additionalProperties?: boolean | JsonSchema;
@@ -347,7 +348,7 @@ export const RESULT_SCHEMA: JsonSchema = {
           type: "array",
           items: {
             type: "object", required: ["query", "answers", "what"], additionalProperties: false,
-            properties: { query: str, what: { enum: ["count", "ids"] }, answers: { type: "object", additionalProperties: { type: ["string", "number"] as never } } },
+            properties: { query: str, what: { enum: ["count", "ids"] }, answers: { type: "object", additionalProperties: { type: ["string", "number"] } } },
           },
         },
       },

@@ -6,18 +6,15 @@
  *   const result = await runBench({ targets: ["engine"], peer: "duckdb", fixture: "1m", workload: SEG_V1, mode: "latency" });
  *   console.log(formatResult(result));
  */
-import { statSync } from "node:fs";
-import { mkdtempSync, rmSync } from "node:fs";
+import { createReadStream, mkdtempSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as arrow from "apache-arrow";
-import { createReadStream } from "node:fs";
 import type { Engine } from "../engine/api.js";
 import { openEngine } from "../engine/index.js";
 import { LassoError } from "../engine/errors.js";
 import { collectTags, format, parseExpr } from "../engine/expr/index.js";
 import type { TagType } from "../engine/expr/ast.js";
 import type { SizeName } from "../fixtures/schema.js";
-import { SIZES } from "../fixtures/schema.js";
 import {
   defaultCacheDir, engineForFile, engineSummary, ensureFixture, fileSha256, FINGERPRINT_VALUES_LIMIT, loadFile, summaryFingerprint,
   type DataSummary, type FixtureFile,
@@ -282,10 +279,11 @@ async function openTargets(o: BenchOptions, entity: string, key: string, cacheDi
       cleanup.push(() => e.close());
     }
     const targets: Target[] = [];
+    let local: string | undefined; // one in-process server serves both "ws" and "http"
     for (const t of o.targets) {
       if (t === "engine") targets.push(new EngineTarget(engine!));
       else if (t === "ws" || t === "http") {
-        const url = await startServer(engine!, cleanup, p);
+        const url = (local ??= await startServer(engine!, cleanup, p));
         const target = t === "ws" ? new WsTarget(`ws://${url}/v1/ws`) : new HttpTarget(`http://${url}`);
         cleanup.push(() => target.close());
         targets.push(target);
@@ -544,5 +542,3 @@ async function runLoads(o: BenchOptions, opened: Opened, entity: string, key: st
   }
   return runs;
 }
-
-export { SIZES };
