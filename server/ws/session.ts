@@ -28,6 +28,8 @@ export interface WsContext {
   closing(): boolean;
 }
 
+const DRAIN_RECHECK_MS = 50;
+
 export interface SocketData {
   session?: Session;
   /** Authenticated at the upgrade (http/auth.ts). */
@@ -219,10 +221,20 @@ export class Session {
     }
   }
 
-  /** Waits while the socket holds too much unsent data (or until the request stops). */
+  /**
+   * Waits while the socket holds too much unsent data (or until the request stops). Woken by uWS's
+   * `drain`; also re-checks every DRAIN_RECHECK_MS, because a drain that fires while the buffer is
+   * still above the mark (and none after it empties) would otherwise leave a stream waiting for ever.
+   */
   private async belowHighWater(r: Running): Promise<void> {
     while (!this.closed && !r.control.stopped && this.ws.getBufferedAmount() >= this.ctx.opts.streamHighWaterBytes) {
-      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, DRAIN_RECHECK_MS);
+        this.drainWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     }
   }
 
