@@ -223,13 +223,14 @@ export class LassoClient {
     this.pending.clear();
   }
 
+  // `paused` changes synchronously and the socket follows it a microtask later: a resume decided in
+  // between must win over the pause still on its way, or the socket stays paused with nothing left to
+  // read and the stream stalls.
   private pause(): void {
     if (this.paused) return;
+    this.paused = true;
     void this.socket?.then((s) => {
-      if (s.pause) {
-        s.pause();
-        this.paused = true;
-      }
+      if (this.paused) s.pause?.();
     });
   }
 
@@ -237,7 +238,9 @@ export class LassoClient {
     this.buffered -= chunks;
     if (this.paused && this.buffered < this.maxBufferedChunks / 2) {
       this.paused = false;
-      void this.socket?.then((s) => s.resume?.());
+      void this.socket?.then((s) => {
+        if (!this.paused) s.resume?.();
+      });
     }
   }
 }
