@@ -591,7 +591,6 @@ function toUnsigned(tx: Transaction, meta: TagMeta): TagMeta {
       dst[r * 2] = src[r * 2]!;
       dst[r * 2 + 1] = hi ^ (0x80000000 | 0);
     }
-    new Uint8Array(buf).copyWithin(to.validity, from.validity, from.validity + from.capacity / 8);
   });
   return next;
 }
@@ -606,7 +605,6 @@ function widenInt(tx: Transaction, meta: TagMeta): TagMeta {
       dst[r * 2] = src[r]!;
       dst[r * 2 + 1] = src[r]! < 0 ? -1 : 0;
     }
-    new Uint8Array(buf).copyWithin(to.validity, from.validity, from.validity + from.capacity / 8);
   });
   return next;
 }
@@ -617,7 +615,6 @@ function widenFloat(tx: Transaction, meta: TagMeta): TagMeta {
     const buf = tx.store.memory(s).memory.buffer;
     const src = new Float32Array(buf, from.values, from.capacity);
     new Float64Array(buf, to.values, from.capacity).set(src);
-    new Uint8Array(buf).copyWithin(to.validity, from.validity, from.validity + from.capacity / 8);
   });
   return next;
 }
@@ -735,7 +732,6 @@ function reunitTime(tx: Transaction, meta: TagMeta, unit: TimeUnit): TagMeta {
   tx.reform(next, (s, from, fromMeta, to) => {
     const buf = tx.store.memory(s).memory.buffer;
     const dst = new BigInt64Array(buf, to.values, from.capacity);
-    const u8 = new Uint8Array(buf);
     if (fromMeta.form === "i32") {
       const src = new Int32Array(buf, from.values, from.capacity);
       for (let r = 0; r < from.capacity; r++) dst[r] = BigInt(src[r]!) * factor;
@@ -749,7 +745,6 @@ function reunitTime(tx: Transaction, meta: TagMeta, unit: TimeUnit): TagMeta {
         dst[r] = v;
       }
     }
-    u8.copyWithin(to.validity, from.validity, from.validity + from.capacity / 8);
   });
   return next;
 }
@@ -860,7 +855,6 @@ function widenCodes(tx: Transaction, meta: TagMeta, bytes: 1 | 2 | 4): TagMeta {
       throw new LassoError("internal", "list codes are widened by writeList");
     }
     codeView(buf, to.values, from.capacity, bytes).set(codeView(buf, from.values, from.capacity, fromMeta.codeBytes!));
-    new Uint8Array(buf).copyWithin(to.validity, from.validity, from.validity + from.capacity / 8);
   });
   return next;
 }
@@ -945,9 +939,7 @@ function widenListCodes(tx: Transaction, meta: TagMeta, bytes: 1 | 2 | 4): TagMe
     const buf = mem.memory.buffer;
     codeView(buf, to.codes, from.codesUsed, bytes).set(codeView(buf, from.codes, from.codesUsed, fromMeta.codeBytes!));
     to.codesUsed = from.codesUsed;
-    const u8 = new Uint8Array(buf);
-    u8.copyWithin(to.offsets, from.offsets, from.offsets + (from.capacity + 1) * 4);
-    u8.copyWithin(to.validity, from.validity, from.validity + from.capacity / 8);
+    new Uint8Array(buf).copyWithin(to.offsets, from.offsets, from.offsets + (from.capacity + 1) * 4);
   });
   return next;
 }

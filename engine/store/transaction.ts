@@ -147,7 +147,7 @@ export class Transaction {
     return c;
   }
 
-  /** Replaces a tag's meta by one of another form, re-encoding every chunk with `convert`. */
+  /** Replaces a tag's meta by one of another form, re-encoding every chunk's values with `convert`. */
   reform(next: TagMeta, convert: (shard: number, from: Chunk, fromMeta: TagMeta, to: Chunk) => void): void {
     const prev = this.tags.get(next.name)!;
     this.tags.set(next.name, next);
@@ -158,6 +158,8 @@ export class Transaction {
       if (!from) continue;
       const mem = this.store.memory(s);
       const to = allocChunk(mem, next, from.capacity, undefined);
+      // validity is the same in every form; converters re-encode only the values
+      mem.u8.copyWithin(to.validity, from.validity, from.validity + from.capacity / 8);
       convert(s, from, prev, to);
       if (next.form === "list") {
         const stage = mine ? this.lists.get(mine) : undefined;
