@@ -416,7 +416,12 @@ export class LassoEngine implements Engine {
   }
 
   private segmentSource() {
-    return { get: (n: string) => this.segments.get(n) && { entity: this.segments.get(n)!.def.entity, expr: this.segments.get(n)!.expr } };
+    return {
+      get: (n: string) => {
+        const s = this.segments.get(n);
+        return s && { entity: s.def.entity, expr: s.expr };
+      },
+    };
   }
 
   private entityName(entity: string | undefined): string {

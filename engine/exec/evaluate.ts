@@ -23,11 +23,16 @@ export class MorselRunner {
 
   private u32 = new Uint32Array(0);
 
-  /** A container directory entry (kind, card, ptr); the view is re-made after the memory grows. */
-  private dir(dir: number, m: number): Uint32Array {
+  /**
+   * Expands morsel m of a container set (directory entry: kind, card, payload ptr) into dst; returns its
+   * popcount. The u32 view is re-made only after the memory grew.
+   */
+  private expand(dir: number, m: number, dst: number): number {
     if (this.u32.buffer.byteLength !== this.k.memory.buffer.byteLength) this.u32 = new Uint32Array(this.k.memory.buffer);
     const at = (dir >>> 2) + m * DIR_WORDS;
-    return this.u32.subarray(at, at + DIR_WORDS);
+    const kind = this.u32[at]!;
+    if (kind === 0) return 0;
+    return this.k.containerToBitmap(kind as ContainerKind, this.u32[at + 2]!, this.u32[at + 1]!, dst);
   }
 
   /** Evaluates morsel `m` of the program into register 0; returns whether any row matched. */
@@ -114,26 +119,17 @@ export class MorselRunner {
         return k.bitmapAnd(dst, node.values + bits, node.validity + bits, words);
       case "valid":
         return k.bitmapCopy(dst, node.validity + bits, words);
-      case "cset": {
-        const d = this.dir(node.dir, m);
-        return k.containerToBitmap(d[0]! as ContainerKind, d[2]!, d[1]!, dst) > 0;
-      }
+      case "cset":
+        // an empty container writes nothing: clear dst then
+        return this.expand(node.dir, m, dst) > 0 || k.bitmapFill(dst, words, false);
       case "cunion": {
-        let any = false;
-        let first = true;
+        let any = this.expand(node.dirs[0]!, m, dst) > 0;
+        if (!any) k.bitmapFill(dst, words, false);
         const r = registerPtr(this.slot, tmp);
-        for (const dir of node.dirs) {
-          const d = this.dir(dir, m);
-          if (d[0] === 0) continue;
-          if (first) {
-            any = k.containerToBitmap(d[0]! as ContainerKind, d[2]!, d[1]!, dst) > 0;
-            first = false;
-          } else {
-            k.containerToBitmap(d[0]! as ContainerKind, d[2]!, d[1]!, r);
-            any = k.bitmapOr(dst, dst, r, words);
-          }
+        for (let i = 1; i < node.dirs.length; i++) {
+          if (this.expand(node.dirs[i]!, m, r) > 0) any = k.bitmapOr(dst, dst, r, words);
         }
-        return first ? k.bitmapFill(dst, words, false) : any;
+        return any;
       }
       case "i32":
         return k.rangeI32(node.col + row0 * 4, node.validity + bits, n, node.lo, node.hi, dst);

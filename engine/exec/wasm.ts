@@ -22,15 +22,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LassoError } from "../errors.js";
+import { RESERVED_BYTES as KERNEL_RESERVED_BYTES } from "../store/layout.js";
 
-/** Rows in one morsel (one container's worth: 2^16). */
-export const MORSEL_ROWS = 65536;
-/** u64 words in one morsel bitmap. */
-export const MORSEL_WORDS = 1024;
-/** Bytes in one morsel bitmap. */
-export const MORSEL_BYTES = 8192;
-/** Memory below this offset is never read or written by a kernel; engine data must start at or above it. */
-export const KERNEL_RESERVED_BYTES = 65536;
+// The morsel geometry and the reserved first 64 KiB are defined once, in the store's memory layout
+// (assembly/status.ts mirrors them on the Wasm side).
+export { MORSEL_ROWS, MORSEL_WORDS, MORSEL_BYTES, RESERVED_BYTES as KERNEL_RESERVED_BYTES } from "../store/layout.js";
 /** Most values `codesEqAny*` compares against; use a LUT form for larger sets. */
 export const MAX_EQ_VALUES = 16;
 /** LUT sizes: a bitset over every u8 code (256 bits) and every u16 code (65,536 bits). */

@@ -10,12 +10,9 @@ import type { TagMeta } from "../store/tags.js";
 import { postingsOf } from "../store/postings.js";
 import { morselRanges, rangeSkips, tagCounts } from "../store/stats.js";
 import { depthOf, type ExecNode, type ShardProgram } from "../exec/program.js";
+import { LUT_U16_BYTES, LUT_U8_BYTES, MAX_EQ_VALUES } from "../exec/wasm.js";
 import type { LNode } from "./logical.js";
 
-/** Most values the SIMD equality kernels compare against (engine/exec/wasm.ts MAX_EQ_VALUES). */
-const MAX_EQ_VALUES = 16;
-const LUT_U8_BYTES = 32;
-const LUT_U16_BYTES = 8192;
 
 export interface PhysicalPlan {
   readonly programs: readonly ShardProgram[];
