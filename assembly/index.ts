@@ -20,6 +20,7 @@ export {
 } from "./predicate/codes-in";
 export { listHasAnyU16, listHasAnyU16Scalar, listHasAnyU32, listHasAnyU32Scalar } from "./predicate/list-has";
 export { scanBytes, copyBytes } from "./baseline";
+export { keysToDecimal } from "./keys/decimal";
 
 /** End of the module's static data in memory: the engine must place nothing below it (wasm.ts checks). */
 export function dataEnd(): usize {

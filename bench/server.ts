@@ -1,50 +1,194 @@
 /**
- * `npm run bench:server`: the server's figures for the README. seg-v1's weighted mix in closed-loop
- * throughput at concurrency 1, 16 and 64 over a WebSocket (a server started in this process over the
- * fixture, or LASSO_BENCH_TARGET=ws://HOST:PORT/v1/ws), beside DuckDB with as many connections; then the
- * keys per second of the select queries. Writes bench/results/server-{throughput,ids}.{json,md}.
+ * `npm run bench:server`: the server's figures for the README, with the server in its own process
+ * (`lasso serve` over the fixture's cached data directory) and the load generator in this one, on
+ * loopback — as a marketing system would see it.
+ *
+ * 1. seg-v1's weighted mix in closed-loop throughput at 1, 16 and 64 in flight: first the engine in
+ *    this process (the baseline the server's overhead is measured against), then the server over
+ *    WebSocket and over HTTP; DuckDB with as many connections in both runs.
+ * 2. Keys per second of the select queries: engine, WebSocket, HTTP (NDJSON, and Arrow: see keys-rate).
+ * 3. A slow reader: a WebSocket client reading `true` (every key) at a bounded pace until it has read
+ *    LASSO_SLOW_IDS keys (default 100M), while the server's RSS is sampled: the growth must stay small
+ *    (backpressure holds the stream, not memory).
+ *
+ * Writes bench/results/server-{engine,throughput,ids,slow-reader}.{json,md}.
  *
  *   npm run bench:server
- *   LASSO_BENCH_ROWS=1m LASSO_BENCH_DURATION=20 npm run bench:server
+ *   LASSO_BENCH_ROWS=1m LASSO_BENCH_DURATION=20 LASSO_SLOW_IDS=20m npm run bench:server
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { SIZES, type SizeName } from "../fixtures/schema.js";
-import { repoRoot } from "./data.js";
-import { terminalProgress } from "./progress.js";
+import { LassoClient } from "../server/client.js";
+import { defaultCacheDir, ensureFixture, fileSha256, repoRoot } from "./data.js";
+import { measureKeyRates, type KeyRate } from "./keys-rate.js";
+import { terminalProgress, type Progress } from "./progress.js";
 import { formatResult } from "./report.js";
 import type { BenchResult } from "./result.js";
 import { runBench } from "./run-bench.js";
 import { SEG_V1 } from "./workload.js";
 
-function rowsFromEnv(): SizeName | number {
-  const v = process.env["LASSO_BENCH_ROWS"]?.trim().toLowerCase();
-  if (!v) return "10m";
+function rowsFromEnv(name: string, fallback: string): SizeName | number {
+  const v = (process.env[name] ?? fallback).trim().toLowerCase();
   if (v in SIZES) return v as SizeName;
   const m = /^(\d[\d_]*)([km]?)$/.exec(v);
-  if (!m) throw new Error(`LASSO_BENCH_ROWS must be a row count like 1000000, 500k or 10m, got "${v}"`);
+  if (!m) throw new Error(`${name} must be a row count like 1000000, 500k or 10m, got "${v}"`);
   return Number(m[1]!.replaceAll("_", "")) * (m[2] === "" ? 1 : m[2] === "k" ? 1_000 : 1_000_000);
 }
 
+/** A `lasso serve` child over a data directory; resolves once it logged its URL. */
+async function startServer(dataDir: string, p: Progress): Promise<{ url: string; child: ChildProcess }> {
+  const cli = join(repoRoot(), "dist", "server", "cli.js");
+  const child = spawn(process.execPath, [cli, "serve", "--data", dataDir, "--port", "0"], { stdio: ["ignore", "inherit", "pipe"] });
+  const url = await new Promise<string>((resolve, reject) => {
+    // its log (JSON lines on stderr, since that is a pipe here) is read for as long as it runs
+    const lines = createInterface({ input: child.stderr! });
+    lines.on("line", (line) => {
+      let rec: { msg?: string; url?: string; level?: string };
+      try {
+        rec = JSON.parse(line) as typeof rec;
+      } catch {
+        p.log(`server: ${line}`);
+        return;
+      }
+      if (rec.msg === "listening" && rec.url) resolve(rec.url);
+      else if (rec.msg?.startsWith("opened") || rec.level === "error" || rec.level === "warn") p.log(`server: ${rec.msg}`);
+    });
+    child.once("exit", (code) => reject(new Error(`lasso serve exited with ${code} before listening`)));
+  });
+  p.log(`server: ${url} (pid ${child.pid}, its own process)`);
+  return { url, child };
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+/** Resident set of a process in bytes (Linux /proc). */
+function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+interface SlowReader {
+  idsWanted: number;
+  idsRead: number;
+  seconds: number;
+  idsPerSec: number;
+  pauseMsPerChunk: number;
+  rssBeforeBytes: number;
+  rssPeakBytes: number;
+  growthBytes: number;
+}
+
+/**
+ * Reads every key (`true`) over one WebSocket, pausing after each chunk, until `wanted` keys were read;
+ * the server's RSS is sampled every 50 ms.
+ */
+async function slowReader(url: string, pid: number, wanted: number, pauseMs: number, p: Progress): Promise<SlowReader> {
+  const client = new LassoClient(url);
+  const before = rssOf(pid);
+  let peak = before;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssOf(pid));
+  }, 50);
+  const t0 = performance.now();
+  let read = 0;
+  try {
+    while (read < wanted) {
+      for await (const chunk of client.select("true", { entity: SEG_V1.entity })) {
+        read += chunk.length;
+        p.update(`slow reader: ${(read / 1e6).toFixed(1)}M of ${(wanted / 1e6).toFixed(0)}M keys, server RSS ${(rssOf(pid) / 2 ** 20).toFixed(0)} MiB`);
+        await new Promise((r) => setTimeout(r, pauseMs));
+        if (read >= wanted) break;
+      }
+    }
+  } finally {
+    clearInterval(sampler);
+    await client.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  peak = Math.max(peak, rssOf(pid));
+  return {
+    idsWanted: wanted, idsRead: read, seconds, idsPerSec: read / seconds, pauseMsPerChunk: pauseMs,
+    rssBeforeBytes: before, rssPeakBytes: peak, growthBytes: peak - before,
+  };
+}
+
+function slowReaderMd(s: SlowReader): string {
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  return [
+    "### Slow reader (server in its own process)",
+    "",
+    `A WebSocket client read ${s.idsRead.toLocaleString("en-US")} keys (\`true\`, repeated until ${s.idsWanted.toLocaleString("en-US")}), `
+      + `pausing ${s.pauseMsPerChunk} ms after every 65,536-key chunk: ${(s.idsPerSec / 1e6).toFixed(1)}M keys/s over ${s.seconds.toFixed(0)} s.`,
+    "",
+    "| server RSS before | peak while reading | growth |",
+    "|---:|---:|---:|",
+    `| ${mib(s.rssBeforeBytes)} | ${mib(s.rssPeakBytes)} | ${mib(s.growthBytes)} |`,
+    "",
+  ].join("\n");
+}
+
+function keyRatesMd(rates: KeyRate[]): string {
+  const lines = [
+    "### Keys streamed by the server to a client in another process",
+    "",
+    "| transport | format | keys | median ms | keys/s |",
+    "|:--|:--|--:|--:|--:|",
+  ];
+  for (const r of rates) {
+    lines.push(`| ${r.transport} | ${r.format} | ${r.keys.toLocaleString("en-US")} | ${r.medianMs.toFixed(0)} | ${(r.keysPerSec / 1e6).toFixed(1)}M |`);
+  }
+  return lines.join("\n") + "\n";
+}
+
 async function main(): Promise<number> {
-  const fixture = rowsFromEnv();
-  const target = process.env["LASSO_BENCH_TARGET"] ?? "ws";
+  const fixture = rowsFromEnv("LASSO_BENCH_ROWS", "10m");
   const durationS = Number(process.env["LASSO_BENCH_DURATION"] ?? 10);
+  const slowIds = rowsFromEnv("LASSO_SLOW_IDS", "100m");
   const progress = terminalProgress(process.stderr);
   const dir = join(repoRoot(), "bench", "results");
   mkdirSync(dir, { recursive: true });
-  const save = (name: string, r: BenchResult) => {
-    const report = formatResult(r);
-    process.stdout.write(report + "\n");
+  const save = (name: string, r: BenchResult | object, md: string) => {
+    process.stdout.write(md + "\n");
     writeFileSync(join(dir, `${name}.json`), JSON.stringify(r, null, 2) + "\n");
-    writeFileSync(join(dir, `${name}.md`), report);
+    writeFileSync(join(dir, `${name}.md`), md);
   };
-  const common = { targets: [target], peer: "duckdb" as const, fixture, workload: SEG_V1, progress };
-  const throughput = await runBench({ ...common, mode: "throughput", concurrency: [1, 16, 64], durationS });
-  save("server-throughput", throughput);
-  const ids = await runBench({ ...common, targets: ["engine", target], mode: "ids", samples: 10 });
-  save("server-ids", ids);
-  return [throughput, ids].some((r) => r.checks.mismatches.length + r.checks.failures.length > 0) ? 1 : 0;
+  const common = { peer: "duckdb" as const, fixture, workload: SEG_V1, progress };
+  const results: BenchResult[] = [];
+
+  // 1. the engine alone, in this process (it also makes and caches the fixture and its data directory)
+  const engine = await runBench({ ...common, targets: ["engine"], mode: "throughput", concurrency: [1, 16, 64], durationS });
+  save("server-engine", engine, formatResult(engine));
+  results.push(engine);
+
+  // 2. the server in its own process over the cached data directory
+  const cacheDir = defaultCacheDir();
+  const file = await ensureFixture({ size: fixture, cacheDir });
+  const dataDir = join(cacheDir, `engine-${(await fileSha256(file.path)).slice(0, 16)}`);
+  const { url, child } = await startServer(dataDir, progress);
+  try {
+    const targets = [`${url.replace(/^http/, "ws")}/v1/ws`, url];
+    const throughput = await runBench({ ...common, targets, mode: "throughput", concurrency: [1, 16, 64], durationS });
+    save("server-throughput", throughput, formatResult(throughput));
+    results.push(throughput);
+    const ids = await runBench({ ...common, targets, mode: "ids", samples: 10 });
+    save("server-ids", ids, formatResult(ids));
+    results.push(ids);
+    const rates = await measureKeyRates(url, SEG_V1, { samples: 5, log: (l) => progress.update(l) });
+    save("server-keys", { rates }, keyRatesMd(rates));
+    const slow = await slowReader(url, child.pid!, typeof slowIds === "number" ? slowIds : SIZES[slowIds], 20, progress);
+    save("server-slow-reader", slow, slowReaderMd(slow));
+  } finally {
+    await stopServer(child);
+  }
+  return results.some((r) => r.checks.mismatches.length + r.checks.failures.length > 0) ? 1 : 0;
 }
 
 main().then(

@@ -48,10 +48,34 @@ export interface SelectRequest extends QueryRequest {
   chunk?: number;
 }
 
+/** Text forms of a key list: JSON array items (comma-separated), NDJSON / raw lines, RFC 4180 CSV rows. */
+export type KeyTextFormat = "json" | "ndjson" | "csv" | "lines";
+
 /**
- * A running select. `count`/`total` are known before the first key; `chunks` yields keys in row order,
- * each chunk produced only when the consumer asks for it (backpressure). Breaking out of the loop or
- * calling `close()` releases the store version at once.
+ * One chunk of a select answer, encoded on demand straight to the bytes a client reads (no JS value per
+ * key on the way): the server's fast path. `keys()` gives the JSON values for callers that want them.
+ */
+export interface KeyChunk {
+  readonly length: number;
+  readonly keyType: KeyType;
+  /** The keys in their JSON encoding (64-bit keys as decimal strings). */
+  keys(): JsonKey[];
+  /**
+   * UTF-8 text: "json" → the array items joined by commas, with a leading comma unless `first`;
+   * "ndjson" → one JSON key per line; "csv" → one RFC 4180 field per CRLF-ended line; "lines" → raw keys.
+   */
+  text(format: KeyTextFormat, first: boolean): Uint8Array;
+  /** The msgpack encoding of the array of keys (JSON encoding: 64-bit keys as decimal strings). */
+  msgpack(): Uint8Array;
+  /** Native values: utf8 → strings; int32/uint32 → one word a key; int64/uint64 → (lo, hi) words a key. */
+  native(): Int32Array | string[];
+}
+
+/**
+ * A running select. `count`/`total` are known before the first key; `chunks` (JSON values) and `batches`
+ * (encodable chunks) yield keys in row order — use one of them — each chunk produced only when the
+ * consumer asks for it (backpressure). Breaking out of the loop or calling `close()` releases the store
+ * version at once.
  */
 export interface Selection {
   readonly entity: string;
@@ -60,6 +84,7 @@ export interface Selection {
   readonly total: number;
   readonly warnings?: string[];
   chunks(): AsyncIterableIterator<JsonKey[]>;
+  batches(): AsyncIterableIterator<KeyChunk>;
   close(): void;
 }
 

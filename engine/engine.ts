@@ -19,6 +19,7 @@ import { memoryIdOf } from "./plan/physical.js";
 import { catalogOf, prepare, type PreparedQuery } from "./query.js";
 import { EntityStore, type EntityVersion } from "./store/entity.js";
 import { ingest, keyTypeFromSchema, openIpc } from "./store/ingest.js";
+import { KeyBatch } from "./store/key-batch.js";
 import { KeyIndex, parseIntKey } from "./store/keys.js";
 import { DEFAULT_SHARD_ROWS, MORSEL_ROWS } from "./store/layout.js";
 import type { ShardMemory } from "./store/shard-memory.js";
@@ -151,22 +152,29 @@ export class LassoEngine implements Engine {
     // the timeout bounds the query (up to the count); streaming ids is paced by the reader, and only
     // cancellation stops it
     const signal = abortCheck({ ...req, timeoutMs: undefined });
-    async function* chunks(): AsyncGenerator<JsonKey[]> {
+    async function* batches(): AsyncGenerator<KeyBatch> {
       try {
-        let left = limit;
-        let out: JsonKey[] = [];
+        let left = Math.min(limit, count);
+        if (left <= 0) return;
+        let out = new Uint32Array(Math.min(chunk, left));
+        let fill = 0;
         for (const p of q.plan.programs) {
           const runner = self.runnerById(p.memoryId, q.version);
           const morsels = Math.ceil(p.rows / MORSEL_ROWS);
           for (let m = 0; m < morsels && left > 0; m++) {
             if (signal.aborted) throw signal.reason();
             const rows = runner.rows(p, m);
-            for (let i = 0; i < rows.length && left > 0; i++) {
-              out.push(keys.jsonKey(rows[i]!));
-              left--;
-              if (out.length === chunk) {
-                const ready = out;
-                out = [];
+            // the view is only valid until the runner's next call: copied out here
+            for (let i = 0; i < rows.length && left > 0; ) {
+              const take = Math.min(rows.length - i, out.length - fill, left);
+              out.set(rows.subarray(i, i + take), fill);
+              fill += take;
+              i += take;
+              left -= take;
+              if (fill === out.length) {
+                const ready = new KeyBatch(keys, out);
+                out = new Uint32Array(Math.min(chunk, Math.max(left, 1)));
+                fill = 0;
                 yield ready;
                 if (closed) return;
               }
@@ -174,10 +182,13 @@ export class LassoEngine implements Engine {
           }
           if (left <= 0) break;
         }
-        if (out.length > 0) yield out;
+        if (fill > 0) yield new KeyBatch(keys, out.subarray(0, fill));
       } finally {
         close();
       }
+    }
+    async function* chunks(): AsyncGenerator<JsonKey[]> {
+      for await (const b of batches()) yield b.keys();
     }
     void started;
     return {
@@ -187,6 +198,7 @@ export class LassoEngine implements Engine {
       total: q.version.total,
       ...(q.warnings.length > 0 ? { warnings: [...q.warnings] } : {}),
       chunks,
+      batches,
       close,
     };
   }

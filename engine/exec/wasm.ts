@@ -108,6 +108,7 @@ interface RawKernels {
   listHasAnyU32(
     offsets: number, codes: number, validity: number, n: number, lut: number, lutBits: number, dst: number,
   ): number;
+  keysToDecimal(src: number, n: number, dst: number, flags: number): number;
 }
 
 const KERNEL_NAMES = [
@@ -115,11 +116,11 @@ const KERNEL_NAMES = [
   "popcount", "andPopcount", "bitmapToRows", "containerToBitmap",
   "rangeI32", "rangeI64", "rangeF32", "rangeF64",
   "codesEqAnyU8", "codesEqAnyU16", "codesInLutU8", "codesInLutU16", "codesInLutU32",
-  "listHasAnyU16", "listHasAnyU32",
+  "listHasAnyU16", "listHasAnyU32", "keysToDecimal",
 ] as const satisfies readonly (keyof RawKernels)[];
 
 /** Kernels with no scalar twin (trivial ones); the scalar set uses the same export. */
-const NO_TWIN: ReadonlySet<string> = new Set(["bitmapClearTail"]);
+const NO_TWIN: ReadonlySet<string> = new Set(["bitmapClearTail", "keysToDecimal"]);
 
 function pickKernels(exports: WebAssembly.Exports, suffix: string): RawKernels {
   const out: Record<string, unknown> = {};
@@ -258,7 +259,20 @@ export class KernelCalls {
   ): boolean {
     return flag("listHasAnyU32", this.#raw.listHasAnyU32(offsets, codes, validity, n, lut, lutBits, dst));
   }
+
+  /**
+   * Decimal text of n (≤ MORSEL_ROWS) little-endian u64 keys at src into dst, dressed by `flags`
+   * (KeyTextFlags); returns the bytes written. dst needs n × KEY_TEXT_MAX_BYTES bytes.
+   */
+  keysToDecimal(src: number, n: number, dst: number, flags: number): number {
+    return count("keysToDecimal", this.#raw.keysToDecimal(src, n, dst, flags));
+  }
 }
+
+/** Flags of keysToDecimal (assembly/keys/decimal.ts). */
+export const KeyTextFlags = { signed: 1, quote: 2, fixstr: 4, comma: 8, lf: 16, crlf: 32 } as const;
+/** Most bytes keysToDecimal writes for one key. */
+export const KEY_TEXT_MAX_BYTES = 25;
 
 class ScalarKernels extends KernelCalls {
   constructor(raw: RawKernels) {

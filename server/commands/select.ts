@@ -1,3 +1,4 @@
+import type { KeyTextFormat } from "../../engine/api.js";
 import { EXIT_OK, type Command } from "./command.js";
 import { SOURCE_FLAGS, UsageError, openOffline, reportError } from "./offline.js";
 
@@ -12,7 +13,7 @@ The count goes to stderr.
 ${SOURCE_FLAGS}
 Output:
   --limit N           at most N keys (the count is still the full number)
-  --format F          lines (default), csv (header "id"), ndjson
+  --format F          lines (default), csv (RFC 4180: header "id", CRLF line ends), ndjson
 `,
   async run(argv) {
     let o;
@@ -25,10 +26,9 @@ Output:
       if (!["lines", "csv", "ndjson"].includes(format)) throw new UsageError(`--format must be lines, csv or ndjson, got "${format}"`);
       const sel = await o.engine.select({ entity: o.entity, expr: o.expr, asOf: o.asOf, limit });
       process.stderr.write(`${sel.count} of ${sel.total} entities match\n`);
-      if (format === "csv") process.stdout.write("id\n");
-      for await (const chunk of sel.chunks()) {
-        const text = chunk.map((k) => (format === "lines" ? String(k) : format === "csv" ? csvField(String(k)) : JSON.stringify(k))).join("\n");
-        if (!process.stdout.write(text + "\n")) await new Promise((r) => process.stdout.once("drain", r));
+      if (format === "csv") process.stdout.write("id\r\n");
+      for await (const chunk of sel.batches()) {
+        if (!process.stdout.write(chunk.text(format as KeyTextFormat, false))) await new Promise((r) => process.stdout.once("drain", r));
       }
       return EXIT_OK;
     } catch (e) {
@@ -38,7 +38,3 @@ Output:
     }
   },
 };
-
-function csvField(s: string): string {
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}

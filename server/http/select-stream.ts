@@ -20,7 +20,7 @@ import {
   Utf8,
   type DataType,
 } from "apache-arrow";
-import type { JsonKey, KeyType, Selection } from "../../engine/api.js";
+import type { KeyChunk, KeyType, Selection } from "../../engine/api.js";
 import { IpcStreamEncoder } from "../arrow-ipc.js";
 import type { Exchange } from "./exchange.js";
 
@@ -74,38 +74,16 @@ export function negotiate(accept: string | undefined): SelectFormat {
 /** How one format writes the pieces of an answer. */
 interface KeyEncoder {
   head(): string | Uint8Array;
-  chunk(keys: JsonKey[], first: boolean): string | Uint8Array;
+  chunk(keys: KeyChunk, first: boolean): string | Uint8Array;
   tail(): string | Uint8Array;
 }
 
-function jsonEncoder(count: number): KeyEncoder {
+/** The text formats: the engine writes each chunk's bytes (engine/store/key-batch.ts). */
+function textEncoder(format: "json" | "ndjson" | "csv", count: number): KeyEncoder {
   return {
-    head: () => `{"count":${count},"ids":[`,
-    // One stringify per chunk (not per key): the array's brackets are dropped.
-    chunk: (keys, first) => (first ? "" : ",") + JSON.stringify(keys).slice(1, -1),
-    tail: () => "]}",
-  };
-}
-
-function ndjsonEncoder(): KeyEncoder {
-  return {
-    head: () => "",
-    chunk: (keys) => keys.map((k) => JSON.stringify(k)).join("\n") + "\n",
-    tail: () => "",
-  };
-}
-
-/** RFC 4180: CRLF line ends; a field with `"`, `,`, CR or LF is quoted with `"` doubled. */
-export function csvField(key: JsonKey): string {
-  if (typeof key === "number") return String(key);
-  return /[",\r\n]/.test(key) ? `"${key.replace(/"/g, '""')}"` : key;
-}
-
-function csvEncoder(): KeyEncoder {
-  return {
-    head: () => "id\r\n",
-    chunk: (keys) => keys.map(csvField).join("\r\n") + "\r\n",
-    tail: () => "",
+    head: () => (format === "json" ? `{"count":${count},"ids":[` : format === "csv" ? "id\r\n" : ""),
+    chunk: (keys, first) => keys.text(format, first),
+    tail: () => (format === "json" ? "]}" : ""),
   };
 }
 
@@ -118,31 +96,31 @@ const ARROW_TYPES: Readonly<Record<KeyType, () => DataType>> = {
 };
 
 /** The keys of one chunk as an Arrow column of the entity's native key type. */
-export function keyColumn(keyType: KeyType, keys: JsonKey[]) {
+export function keyColumn(keys: KeyChunk) {
   const length = keys.length;
-  switch (keyType) {
-    case "utf8": {
-      const strings = keys as string[];
-      const valueOffsets = new Int32Array(length + 1);
-      let bytes = 0;
-      for (let i = 0; i < length; i++) {
-        bytes += Buffer.byteLength(strings[i]!, "utf8");
-        valueOffsets[i + 1] = bytes;
-      }
-      const data = Buffer.allocUnsafe(bytes);
-      let at = 0;
-      for (let i = 0; i < length; i++) at += data.write(strings[i]!, at, "utf8");
-      return makeData({ type: new Utf8(), length, valueOffsets, data });
+  const native = keys.native();
+  if (Array.isArray(native)) {
+    const valueOffsets = new Int32Array(length + 1);
+    let bytes = 0;
+    for (let i = 0; i < length; i++) {
+      bytes += Buffer.byteLength(native[i]!, "utf8");
+      valueOffsets[i + 1] = bytes;
     }
+    const data = Buffer.allocUnsafe(bytes);
+    let at = 0;
+    for (let i = 0; i < length; i++) at += data.write(native[i]!, at, "utf8");
+    return makeData({ type: new Utf8(), length, valueOffsets, data });
+  }
+  // (lo, hi) word pairs are the little-endian 64-bit layout Arrow wants: reinterpreted, not converted
+  switch (keys.keyType) {
     case "int32":
-      return makeData({ type: new Int32(), length, data: Int32Array.from(keys as number[]) });
+      return makeData({ type: new Int32(), length, data: native });
     case "uint32":
-      return makeData({ type: new Uint32(), length, data: Uint32Array.from(keys as number[]) });
-    // 64-bit keys travel as decimal strings (exact); Arrow takes them as bigint.
+      return makeData({ type: new Uint32(), length, data: new Uint32Array(native.buffer, native.byteOffset, length) });
     case "int64":
-      return makeData({ type: new Int64(), length, data: BigInt64Array.from(keys, (k) => BigInt(k)) });
-    case "uint64":
-      return makeData({ type: new Uint64(), length, data: BigUint64Array.from(keys, (k) => BigInt(k)) });
+      return makeData({ type: new Int64(), length, data: new BigInt64Array(native.buffer, native.byteOffset, length) });
+    default:
+      return makeData({ type: new Uint64(), length, data: new BigUint64Array(native.buffer, native.byteOffset, length) });
   }
 }
 
@@ -156,7 +134,7 @@ function arrowEncoder(keyType: KeyType): KeyEncoder {
   return {
     head: () => ipc.start(),
     chunk: (keys) => {
-      const column = keyColumn(keyType, keys);
+      const column = keyColumn(keys);
       const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: keys.length, children: [column] }));
       return ipc.batch(batch);
     },
@@ -167,11 +145,9 @@ function arrowEncoder(keyType: KeyType): KeyEncoder {
 function encoderFor(format: SelectFormat, sel: Selection): KeyEncoder {
   switch (format) {
     case "json":
-      return jsonEncoder(sel.count);
     case "ndjson":
-      return ndjsonEncoder();
     case "csv":
-      return csvEncoder();
+      return textEncoder(format, sel.count);
     case "arrow":
       return arrowEncoder(sel.keyType);
   }
@@ -187,7 +163,7 @@ function isEmpty(piece: string | Uint8Array): boolean {
  * The selection is always closed.
  */
 export async function streamSelection(ex: Exchange, sel: Selection, format: SelectFormat): Promise<void> {
-  const iterator = sel.chunks();
+  const iterator = sel.batches();
   try {
     const enc = encoderFor(format, sel);
     ex.begin(200, {

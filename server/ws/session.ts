@@ -17,7 +17,7 @@ import type { Logger } from "../log.js";
 import type { ServerMetrics } from "../metrics.js";
 import type { ResolvedOptions } from "../options.js";
 import type { QueryFields, SelectFields } from "../request-shapes.js";
-import { decodeFrame, encode, idKey, newUnpackr, type Outbound, type RequestId } from "./protocol.js";
+import { decodeFrame, encode, encodeIds, idKey, newUnpackr, type Outbound, type RequestId } from "./protocol.js";
 
 export interface WsContext {
   readonly engine: Engine;
@@ -184,7 +184,7 @@ export class Session {
 
   private async select(r: Running, f: SelectFields): Promise<void> {
     const sel = await this.ctx.engine.select(selectRequest(f, r.control));
-    const iterator = sel.chunks();
+    const iterator = sel.batches();
     try {
       r.control.stopClock();
       if (this.endIfStopped(r)) return;
@@ -205,7 +205,7 @@ export class Session {
           if (this.endIfStopped(r)) return;
           if (next.done) break;
           if (next.value.length === 0) continue;
-          this.send({ id: r.id, type: "ids", seq: seq++, ids: next.value });
+          this.sendBytes(encodeIds(r.id, seq++, next.value.msgpack()));
         } finally {
           this.turns.release();
         }
@@ -223,18 +223,30 @@ export class Session {
 
   /**
    * Waits while the socket holds too much unsent data (or until the request stops). Woken by uWS's
-   * `drain`; also re-checks every DRAIN_RECHECK_MS, because a drain that fires while the buffer is
-   * still above the mark (and none after it empties) would otherwise leave a stream waiting for ever.
+   * `drain`, and re-checks on a timer from 1 ms backing off to DRAIN_RECHECK_MS: uWS can miss a writable
+   * event, leaving its buffer unsent with the kernel's empty and no drain to come (seen with client and
+   * server in one process: a 5M-key stream stalled for good). When a re-check finds the buffer no
+   * smaller, an empty cork makes uWS try to write it again (uncorking flushes the socket's buffer).
    */
   private async belowHighWater(r: Running): Promise<void> {
-    while (!this.closed && !r.control.stopped && this.ws.getBufferedAmount() >= this.ctx.opts.streamHighWaterBytes) {
+    const mark = this.ctx.opts.streamHighWaterBytes;
+    let waitMs = 1;
+    let last = this.ws.getBufferedAmount();
+    while (!this.closed && !r.control.stopped && last >= mark) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, DRAIN_RECHECK_MS);
+        const timer = setTimeout(resolve, waitMs);
         this.drainWaiters.push(() => {
           clearTimeout(timer);
           resolve();
         });
       });
+      if (this.closed) return;
+      const now = this.ws.getBufferedAmount();
+      if (now >= last) {
+        this.ws.cork(() => {});
+        waitMs = Math.min(waitMs * 2, DRAIN_RECHECK_MS);
+      } else waitMs = 1;
+      last = this.ws.getBufferedAmount();
     }
   }
 
@@ -270,8 +282,11 @@ export class Session {
   }
 
   private send(frame: Outbound): void {
+    this.sendBytes(encode(frame));
+  }
+
+  private sendBytes(bytes: Uint8Array): void {
     if (this.closed) return;
-    const bytes = encode(frame);
     this.ws.cork(() => {
       this.ws.send(bytes, true);
     });

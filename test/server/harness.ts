@@ -96,6 +96,17 @@ export class Instrumented implements Engine {
     const sel = await this.real.select(req);
     const self = this;
     let closed = false;
+    // every chunk pulled from the engine is counted; the selection is closed when the stream ends
+    async function* counted<T>(it: AsyncIterable<T>): AsyncGenerator<T> {
+      try {
+        for await (const c of it) {
+          self.pulled++;
+          yield c;
+        }
+      } finally {
+        close();
+      }
+    }
     const close = () => {
       if (!closed) {
         closed = true;
@@ -109,16 +120,8 @@ export class Instrumented implements Engine {
       count: sel.count,
       total: sel.total,
       ...(sel.warnings ? { warnings: sel.warnings } : {}),
-      async *chunks() {
-        try {
-          for await (const c of sel.chunks()) {
-            self.pulled++;
-            yield c;
-          }
-        } finally {
-          close();
-        }
-      },
+      chunks: () => counted(sel.chunks()),
+      batches: () => counted(sel.batches()),
       close,
     };
   }

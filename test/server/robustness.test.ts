@@ -113,6 +113,23 @@ describe("bad input", () => {
 });
 
 describe("backpressure", () => {
+  it("a reader in this very process gets large answers whole (a missed uWS writable event must not stall them)", async () => {
+    // With client and server on one event loop, uWS once left its buffer unsent with no drain to come:
+    // the stream waited for ever. Several selects on one socket, each many times the high-water mark.
+    const c = await WsClient.open(h.wsUrl);
+    try {
+      for (let rep = 0; rep < 4; rep++) {
+        c.send({ id: rep, op: "select", entity: "wide", expr: "true", chunk: 5000 });
+        const frames = await c.collect(rep);
+        expect(frames.at(-1)).toMatchObject({ type: "done", count: WIDE_ROWS });
+        const ids = frames.filter((f) => f.type === "ids").reduce((n, f) => n + (f.ids as unknown[]).length, 0);
+        expect(ids).toBe(WIDE_ROWS);
+      }
+    } finally {
+      await c.close();
+    }
+  });
+
   it("a WebSocket client that stops reading stalls the engine; reading again gets every id", async () => {
     const ws = new WebSocket(h.wsUrl);
     await new Promise<void>((r) => ws.once("open", () => r()));
