@@ -8,8 +8,11 @@
  * - HTTP Arrow: the IPC stream is read with apache-arrow's RecordBatchReader, rows summed.
  * - WebSocket, frames: each `ids` frame's msgpack array length is read from its header.
  * - WebSocket, LassoClient: keys decoded to JS strings (what `for await (const ids of client.select())` costs).
+ * - HTTP NDJSON through `curl | wc -l` (when curl is installed): a native client, so the figure is the
+ *   server's rate rather than a Node client's.
  * Every answer must hold exactly `count` keys, or the run fails.
  */
+import { spawn, spawnSync } from "node:child_process";
 import { RecordBatchReader } from "apache-arrow";
 import { Packr, Unpackr } from "msgpackr";
 import WebSocket from "ws";
@@ -101,6 +104,23 @@ async function wsFrameKeys(ws: WebSocket, q: Query, id: number): Promise<number>
   });
 }
 
+/** NDJSON keys counted by `curl … | wc -l`. */
+function curlKeys(url: string, q: Query): Promise<number> {
+  const cmd = `curl -sS --fail -H 'content-type: application/json' -H 'accept: application/x-ndjson' --data-binary @- ${url}/v1/select | wc -l`;
+  return new Promise((resolve, reject) => {
+    const child = spawn("sh", ["-c", cmd], { stdio: ["pipe", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve(Number(out.trim())) : reject(new Error(`curl | wc -l exited with ${code}`))));
+    child.stdin.end(JSON.stringify(q));
+  });
+}
+
+function hasCurl(): boolean {
+  return spawnSync("curl", ["--version"], { stdio: "ignore" }).status === 0;
+}
+
 async function clientKeys(client: LassoClient, q: Query): Promise<number> {
   let n = 0;
   for await (const ids of client.select(q.expr, { entity: q.entity, ...(q.asOf ? { asOf: q.asOf } : {}) })) n += ids.length;
@@ -132,6 +152,7 @@ export async function measureKeyRates(url: string, w: Workload, opts: { samples:
   const ways: [string, string, () => Promise<number>][] = [
     ["HTTP", "Arrow IPC stream", () => httpKeys(url, q, "application/vnd.apache.arrow.stream")],
     ["HTTP", "NDJSON", () => httpKeys(url, q, "application/x-ndjson")],
+    ...(hasCurl() ? [["HTTP (curl piped to wc -l)", "NDJSON", () => curlKeys(url, q)] as [string, string, () => Promise<number>]] : []),
     ["HTTP", "CSV", () => httpKeys(url, q, "text/csv")],
     ["HTTP", "JSON", () => httpKeys(url, q, "application/json")],
     ["WebSocket", "msgpack frames", () => wsFrameKeys(ws, q, nextId++)],

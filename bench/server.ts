@@ -3,15 +3,17 @@
  * (`lasso serve` over the fixture's cached data directory) and the load generator in this one, on
  * loopback — as a marketing system would see it.
  *
- * 1. seg-v1's weighted mix in closed-loop throughput at 1, 16 and 64 in flight: first the engine in
+ * 1. seg-v1's count queries (weighted mix) in closed-loop throughput at 1, 16 and 64 in flight: first the engine in
  *    this process (the baseline the server's overhead is measured against), then the server over
  *    WebSocket and over HTTP; DuckDB with as many connections in both runs.
- * 2. Keys per second of the select queries: engine, WebSocket, HTTP (NDJSON, and Arrow: see keys-rate).
- * 3. A slow reader: a WebSocket client reading `true` (every key) at a bounded pace until it has read
+ * 2. The server's overhead: its queries/s against the engine's at each concurrency.
+ * 3. Keys per second of the select queries (WebSocket, HTTP NDJSON, beside DuckDB), then of the broadest
+ *    select per transport and format (bench/keys-rate.ts).
+ * 4. A slow reader: a WebSocket client reading `true` (every key) at a bounded pace until it has read
  *    LASSO_SLOW_IDS keys (default 100M), while the server's RSS is sampled: the growth must stay small
  *    (backpressure holds the stream, not memory).
  *
- * Writes bench/results/server-{engine,throughput,ids,slow-reader}.{json,md}.
+ * Writes bench/results/server-{engine,throughput,overhead,ids,keys,slow-reader}.{json,md}.
  *
  *   npm run bench:server
  *   LASSO_BENCH_ROWS=1m LASSO_BENCH_DURATION=20 LASSO_SLOW_IDS=20m npm run bench:server
@@ -135,6 +137,60 @@ function slowReaderMd(s: SlowReader): string {
   ].join("\n");
 }
 
+interface Overhead {
+  transport: string;
+  concurrency: number;
+  engineOpsPerSec: number;
+  serverOpsPerSec: number;
+  /** 1 − server / engine: the share of the engine's throughput the server costs. */
+  overhead: number;
+  /**
+   * The same with each side first divided by DuckDB's queries/s in its own run: the two runs are minutes
+   * apart on a machine whose load changes, and DuckDB, unchanged between them, measures that change.
+   */
+  overheadVsDuckdb?: number;
+}
+
+function opsOf(r: BenchResult, match: (target: string) => boolean, concurrency: number): number | undefined {
+  return r.runs.find((x) => match(x.target) && x.concurrency === concurrency)?.totals?.opsPerSec;
+}
+
+/** The server's throughput against the engine's, per transport and concurrency (same mix, same data). */
+function overheads(engine: BenchResult, server: BenchResult): Overhead[] {
+  const out: Overhead[] = [];
+  for (const r of server.runs) {
+    if (r.kind !== "lasso" || r.concurrency === undefined || !r.totals) continue;
+    const e = opsOf(engine, (t) => t === "engine", r.concurrency);
+    if (e === undefined) continue;
+    const o: Overhead = {
+      transport: r.target.startsWith("ws") ? "WebSocket" : "HTTP",
+      concurrency: r.concurrency,
+      engineOpsPerSec: e,
+      serverOpsPerSec: r.totals.opsPerSec,
+      overhead: 1 - r.totals.opsPerSec / e,
+    };
+    const duckE = opsOf(engine, (t) => t === "duckdb", r.concurrency);
+    const duckS = opsOf(server, (t) => t === "duckdb", r.concurrency);
+    if (duckE && duckS) o.overheadVsDuckdb = 1 - r.totals.opsPerSec / duckS / (e / duckE);
+    out.push(o);
+  }
+  return out;
+}
+
+function overheadMd(rows: Overhead[]): string {
+  const pct = (x: number | undefined) => (x === undefined ? "—" : `${(x * 100).toFixed(1)}%`);
+  const lines = [
+    "### Server overhead over the engine alone (seg-v1 count queries, closed loop)",
+    "",
+    "| transport | in flight | engine queries/s | server queries/s | overhead | overhead, each run ÷ its DuckDB |",
+    "|:--|--:|--:|--:|--:|--:|",
+  ];
+  for (const o of rows) {
+    lines.push(`| ${o.transport} | ${o.concurrency} | ${o.engineOpsPerSec.toFixed(0)} | ${o.serverOpsPerSec.toFixed(0)} | ${pct(o.overhead)} | ${pct(o.overheadVsDuckdb)} |`);
+  }
+  return lines.join("\n") + "\n";
+}
+
 function keyRatesMd(rates: KeyRate[]): string {
   const lines = [
     "### Keys streamed by the server to a client in another process",
@@ -161,10 +217,12 @@ async function main(): Promise<number> {
     writeFileSync(join(dir, `${name}.md`), md);
   };
   const common = { peer: "duckdb" as const, fixture, workload: SEG_V1, progress };
+  // queries/s and overhead are about counts (selects are measured as keys/s below)
+  const counts = { ...common, workload: { ...SEG_V1, name: "seg-v1-counts", queries: SEG_V1.queries.filter((q) => q.op === "count") } };
   const results: BenchResult[] = [];
 
   // 1. the engine alone, in this process (it also makes and caches the fixture and its data directory)
-  const engine = await runBench({ ...common, targets: ["engine"], mode: "throughput", concurrency: [1, 16, 64], durationS });
+  const engine = await runBench({ ...counts, targets: ["engine"], mode: "throughput", concurrency: [1, 16, 64], durationS });
   save("server-engine", engine, formatResult(engine));
   results.push(engine);
 
@@ -175,9 +233,11 @@ async function main(): Promise<number> {
   const { url, child } = await startServer(dataDir, progress);
   try {
     const targets = [`${url.replace(/^http/, "ws")}/v1/ws`, url];
-    const throughput = await runBench({ ...common, targets, mode: "throughput", concurrency: [1, 16, 64], durationS });
+    const throughput = await runBench({ ...counts, targets, mode: "throughput", concurrency: [1, 16, 64], durationS });
     save("server-throughput", throughput, formatResult(throughput));
     results.push(throughput);
+    const o = overheads(engine, throughput);
+    save("server-overhead", { overheads: o }, overheadMd(o));
     const ids = await runBench({ ...common, targets, mode: "ids", samples: 10 });
     save("server-ids", ids, formatResult(ids));
     results.push(ids);
