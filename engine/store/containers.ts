@@ -34,21 +34,32 @@ function popcount32(x: number): number {
   return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
 }
 
-/** The best container for one morsel of a dense bitmap (`words` = 2,048 u32). */
-function containerOf(words: Uint32Array): Container {
+/** Set bits and runs of set bits in one morsel of a dense bitmap (`words` = 2,048 u32). */
+function measure(words: Uint32Array): { card: number; runs: number } {
   let card = 0;
-  for (let i = 0; i < words.length; i++) card += popcount32(words[i]!);
-  if (card === 0) return { kind: KIND_EMPTY, card: 0, payload: null };
-  // runs: count transitions
   let runs = 0;
   let prev = 0;
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
+    card += popcount32(w);
     // a run starts at each 1 whose predecessor bit is 0
-    const starts = (w & ~((w << 1) | prev)) >>> 0;
-    runs += popcount32(starts);
+    runs += popcount32((w & ~((w << 1) | prev)) >>> 0);
     prev = w >>> 31;
   }
+  return { card, runs };
+}
+
+/** Bytes the container of a morsel with these counts takes (as `bytesOf` counts them). */
+function containerBytes(card: number, runs: number): number {
+  if (card === 0) return DIR_ENTRY_BYTES;
+  const payload = runs * 4 <= card * 2 && runs * 4 < MORSEL_BYTES ? runs * 4 : card <= ARRAY_MAX ? card * 2 : MORSEL_BYTES;
+  return DIR_ENTRY_BYTES + payload + 8;
+}
+
+/** The best container for one morsel of a dense bitmap (`words` = 2,048 u32). */
+function containerOf(words: Uint32Array): Container {
+  const { card, runs } = measure(words);
+  if (card === 0) return { kind: KIND_EMPTY, card: 0, payload: null };
   const arrayBytes = card * 2;
   const runBytes = runs * 4;
   if (runBytes <= arrayBytes && runBytes < MORSEL_BYTES) {
@@ -115,9 +126,19 @@ function writeContainers(mem: ShardMemory, cs: Container[], blocks: number[]): n
  */
 export function sparsify(mem: ShardMemory, c: Chunk): boolean {
   const morsels = c.capacity / MORSEL_ROWS;
+  const dense = (c.capacity / 8) * 2;
+  // Counting first, building containers only when they win: most bool tags are dense and stay so, and
+  // for them the count stops as soon as the containers would already be too big.
+  let bytes = 0;
+  for (const bitmap of [c.values, c.validity]) {
+    for (let m = 0; m < morsels; m++) {
+      const { card, runs } = measure(new Uint32Array(mem.memory.buffer, bitmap + m * MORSEL_BYTES, MORSEL_BYTES / 4));
+      bytes += containerBytes(card, runs);
+      if (bytes * SPARSE_GAIN > dense) return false;
+    }
+  }
   const values = containersOf(mem, c.values, morsels);
   const validity = containersOf(mem, c.validity, morsels);
-  const dense = (c.capacity / 8) * 2;
   if ((bytesOf(values) + bytesOf(validity)) * SPARSE_GAIN > dense) return false;
   const blocks: number[] = [];
   const vdir = writeContainers(mem, values, blocks);

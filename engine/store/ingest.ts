@@ -12,7 +12,7 @@ import { LassoError } from "../errors.js";
 import { checkBatch } from "./batch-check.js";
 import { columnKind, finerUnit, keyTypeFits, keyTypeOf, type ColumnKind } from "./arrow-types.js";
 import type { EntityStore } from "./entity.js";
-import { Transaction, codeView, reserveCodes, setBitRange } from "./transaction.js";
+import { Transaction, codeView, reserveCodes, setBitRange, type ListStage } from "./transaction.js";
 import { Dictionary, UNIT_NS, codeBytesFor, type Chunk, type TagMeta, type TimeUnit } from "./tags.js";
 
 export interface IngestOptions {
@@ -184,6 +184,7 @@ export async function ingest(
       }
     }
     const seen = new SeenRows();
+    const fresh = FreshKeys.start(tx);
     let rowsDone = 0;
     for (;;) {
       let next: IteratorResult<arrow.RecordBatch>;
@@ -197,12 +198,14 @@ export async function ingest(
       const batch = next.value;
       checkBatch(batch);
       if (batch.numRows === 0) continue;
-      const rows = resolveKeys(tx, batch.getChildAt(keyIndex)!.data[0]!, seen);
+      const keyData = batch.getChildAt(keyIndex)!.data[0]!;
+      const rows = fresh?.append(tx, keyData) ?? resolveKeys(tx, keyData, seen);
       const br = batchRows(rows, tx.shardRows);
       for (const p of plans) writeColumn(tx, p, batch.getChildAt(p.index)!.data[0]!, br);
       rowsDone += batch.numRows;
       opts.onProgress?.(rowsDone);
     }
+    fresh?.finish(tx);
     return tx;
   } catch (e) {
     tx.rollback();
@@ -264,6 +267,19 @@ function utf8At(data: arrow.Data, i: number): string {
   return utf8.decode(data.values.subarray(a, b));
 }
 
+type IntValues = Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array;
+
+/**
+ * Value j of an integer column as two's complement (lo, hi) words: a 64-bit column's word pair, or a
+ * narrower value sign-extended (unsigned arrays hold no negatives, so they extend with zeros).
+ */
+function loWord(words: Int32Array | null, narrow: IntValues | null, j: number): number {
+  return words ? words[j * 2]! : narrow![j]! | 0;
+}
+function hiWord(words: Int32Array | null, narrow: IntValues | null, j: number): number {
+  return words ? words[j * 2 + 1]! : narrow![j]! < 0 ? -1 : 0;
+}
+
 /**
  * Maps a batch's keys to rows: known keys to their row, new keys to rows appended in order (so a batch's
  * new rows are one contiguous range, marked existing in bulk). A key met twice in one load is
@@ -283,7 +299,6 @@ function resolveKeys(tx: Transaction, data: arrow.Data, seen: SeenRows): Int32Ar
   const dictKeys = arrow.DataType.isDictionary(t) ? dictionaryStrings(data) : null;
   const text = dictKeys !== null || arrow.DataType.isUtf8(t) || arrow.DataType.isLargeUtf8(t);
   const wide = !text && (t as arrow.Int).bitWidth === 64;
-  const signed = !text && (t as arrow.Int).isSigned;
   const words = !text && wide ? new Int32Array(data.values.buffer, data.values.byteOffset, data.values.length * 2) : null;
   const narrow = !text && !wide ? (data.values as Int32Array | Uint32Array) : null;
   let updated = 0;
@@ -297,16 +312,8 @@ function resolveKeys(tx: Transaction, data: arrow.Data, seen: SeenRows): Int32Ar
       else updated++;
     } else {
       const j = data.offset + i;
-      let lo: number;
-      let hi: number;
-      if (words) {
-        lo = words[j * 2]!;
-        hi = words[j * 2 + 1]!;
-      } else {
-        const v = narrow![j]!;
-        lo = v | 0;
-        hi = signed && v < 0 ? -1 : 0;
-      }
+      const lo = loWord(words, narrow, j);
+      const hi = hiWord(words, narrow, j);
       row = keys.findInt(lo, hi);
       if (row < 0) row = keys.appendInt(lo, hi);
       else if (row >= loadStart || seen.testAndSet(row)) throw dup(keys.jsonKey(row));
@@ -317,6 +324,89 @@ function resolveKeys(tx: Transaction, data: arrow.Data, seen: SeenRows): Int32Ar
   tx.updated += updated;
   tx.newRows(firstNew, keys.rows);
   return rows;
+}
+
+/**
+ * The first load into an empty entity with integer keys in strictly ascending file order (the usual shape
+ * of a bulk export): every key is then new and distinct by construction, so rows are appended without a
+ * hash probe per key, and the hash is built once at the end, sized for the whole load (no regrowth). The
+ * unhashed rows go through the key index's restore API, whose pending hash any other use finishes first.
+ * The first batch that is not ascending (or not above the previous one) ends this path: the hash is
+ * built for the rows so far and `resolveKeys` takes over, so duplicates are still refused.
+ */
+class FreshKeys {
+  private lastLo = 0;
+  private lastHi = 0;
+  private reserved = 0;
+  private rows = 0;
+  private active = true;
+
+  static start(tx: Transaction): FreshKeys | null {
+    const keys = tx.store.keys;
+    if (keys.type === "utf8" || keys.rows !== 0 || keys.size !== 0 || keys.hashPending) return null;
+    return new FreshKeys();
+  }
+
+  /** Rows of a batch's keys, or null when the batch leaves the ascending path (hash built; resolve it). */
+  append(tx: Transaction, data: arrow.Data): Int32Array | null {
+    if (!this.active) return null;
+    const n = data.length;
+    const t = data.type as arrow.DataType;
+    if (data.nullCount > 0 || !arrow.DataType.isInt(t)) return this.leave(tx);
+    const off = data.offset;
+    const wide = t.bitWidth === 64;
+    const words = wide ? new Int32Array(data.values.buffer, data.values.byteOffset, data.values.length * 2) : null;
+    const narrow = wide ? null : (data.values as IntValues);
+    // strictly ascending in (signed hi, unsigned lo) order, above the last key appended: any total order
+    // does, ascending only has to prove the keys distinct
+    let pLo = this.lastLo;
+    let pHi = this.lastHi;
+    let first = this.rows === 0;
+    for (let i = 0; i < n; i++) {
+      const lo = loWord(words, narrow, off + i);
+      const hi = hiWord(words, narrow, off + i);
+      if (!first && (hi < pHi || (hi === pHi && lo >>> 0 <= pLo >>> 0))) return this.leave(tx);
+      first = false;
+      pLo = lo;
+      pHi = hi;
+    }
+    const keys = tx.store.keys;
+    const start = keys.rows;
+    if (start + n > this.reserved) {
+      this.reserved = Math.max(start + n, this.reserved * 2);
+      keys.reserveRestored(this.reserved);
+    }
+    const dst = keys.restoreInt(n);
+    if (words) dst.set(words.subarray(off * 2, (off + n) * 2));
+    else {
+      for (let i = 0; i < n; i++) {
+        dst[i * 2] = loWord(null, narrow, off + i);
+        dst[i * 2 + 1] = hiWord(null, narrow, off + i);
+      }
+    }
+    this.lastLo = pLo;
+    this.lastHi = pHi;
+    this.rows = start + n;
+    const rows = new Int32Array(n);
+    for (let i = 0; i < n; i++) rows[i] = start + i;
+    tx.newRows(start, start + n);
+    return rows;
+  }
+
+  /** Builds the hash of the rows appended so far (all of them entities). */
+  finish(tx: Transaction): void {
+    if (!this.active) return;
+    this.active = false;
+    if (this.rows === 0) return;
+    const keys = tx.store.keys;
+    keys.hashRestored(this.rows, () => true);
+    keys.buildHash();
+  }
+
+  private leave(tx: Transaction): null {
+    this.finish(tx);
+    return null;
+  }
 }
 
 /** Reads a Dictionary<Utf8> column's strings by row. */
@@ -357,17 +447,34 @@ function targets(tx: Transaction, meta: TagMeta, br: BatchRows): (ShardTarget | 
   for (const s of br.shards) out[s] = { chunk: tx.chunk(s, meta) } as ShardTarget;
   out.forEach((t, s) => {
     if (!t) return;
-    const buf = tx.store.memory(s).memory.buffer;
-    t.buffer = buf;
-    t.u8 = new Uint8Array(buf);
-    t.u16 = new Uint16Array(buf);
-    t.i32 = new Int32Array(buf);
-    t.u32 = new Uint32Array(buf);
-    t.f32 = new Float32Array(buf);
-    t.f64 = new Float64Array(buf);
-    t.i64 = new BigInt64Array(buf);
+    Object.assign(t, memoryViews(tx.store.memory(s).memory.buffer));
   });
   return out;
+}
+
+type MemoryViews = Omit<ShardTarget, "chunk">;
+
+/**
+ * Whole-memory views by buffer: a shard memory's buffer object stays the same until the memory grows,
+ * so ~100 columns × batches reuse seven views instead of making them anew each time.
+ */
+const viewsByBuffer = new WeakMap<ArrayBufferLike, MemoryViews>();
+function memoryViews(buf: ArrayBufferLike): MemoryViews {
+  let v = viewsByBuffer.get(buf);
+  if (!v) {
+    v = {
+      buffer: buf,
+      u8: new Uint8Array(buf),
+      u16: new Uint16Array(buf),
+      i32: new Int32Array(buf),
+      u32: new Uint32Array(buf),
+      f32: new Float32Array(buf),
+      f64: new Float64Array(buf),
+      i64: new BigInt64Array(buf),
+    };
+    viewsByBuffer.set(buf, v);
+  }
+  return v;
 }
 
 function setBit(u8: Uint8Array, base: number, bit: number, on: boolean): void {
@@ -475,9 +582,17 @@ function writeBool(tx: Transaction, meta: TagMeta, data: arrow.Data, br: BatchRo
       const t = ts[run.shard]!;
       copyValidity(data, run, t.u8, t.chunk.validity);
       copyBits(vals, data.offset + run.i0, t.u8, t.chunk.values, run.local, run.n);
-      // a null's value bit must read false: clear values where validity is 0
+      // a null's value bit must read false: values &= validity over the run (just written), bytewise
+      // where whole bytes are covered
       if (data.nullCount > 0) {
-        for (let k = 0; k < run.n; k++) if (!isValid(data, run.i0 + k)) setBit(t.u8, t.chunk.values, run.local + k, false);
+        const u8 = t.u8;
+        const vb = t.chunk.values;
+        const lb = t.chunk.validity;
+        const end = run.local + run.n;
+        let r = run.local;
+        for (; r < end && (r & 7) !== 0; r++) if ((u8[lb + (r >> 3)]! & (1 << (r & 7))) === 0) u8[vb + (r >> 3)]! &= ~(1 << (r & 7));
+        for (; r + 8 <= end; r += 8) u8[vb + (r >> 3)]! &= u8[lb + (r >> 3)]!;
+        for (; r < end; r++) if ((u8[lb + (r >> 3)]! & (1 << (r & 7))) === 0) u8[vb + (r >> 3)]! &= ~(1 << (r & 7));
       }
     }
     return;
@@ -493,45 +608,46 @@ function writeBool(tx: Transaction, meta: TagMeta, data: arrow.Data, br: BatchRo
   }
 }
 
-/** Integer values of an Arrow int column as (lo, hi) words, without BigInt. */
-function intReader(data: arrow.Data): (i: number, out: Int32Array) => void {
-  const t = data.type as arrow.Int;
-  const off = data.offset;
-  if (t.bitWidth === 64) {
-    const w = new Int32Array(data.values.buffer, data.values.byteOffset, data.values.length * 2);
-    return (i, out) => {
-      out[0] = w[(off + i) * 2]!;
-      out[1] = w[(off + i) * 2 + 1]!;
-    };
-  }
-  const v = data.values as Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array;
-  return (i, out) => {
-    const x = v[off + i]!;
-    out[0] = x | 0;
-    out[1] = x < 0 ? -1 : 0;
-  };
-}
-
 function writeInt(tx: Transaction, meta: TagMeta, data: arrow.Data, br: BatchRows): void {
   const rows = br.rows;
   const t = data.type as arrow.Int;
-  const read = intReader(data);
-  const w = new Int32Array(2);
+  const n = rows.length;
+  const off = data.offset;
   const unsigned64 = t.bitWidth === 64 && !t.isSigned;
   const unsigned32 = t.bitWidth === 32 && !t.isSigned;
+  const nb = data.nullCount > 0 && data.nullBitmap && data.nullBitmap.length > 0 ? data.nullBitmap : null;
+  // 64-bit values as (lo, hi) words, without BigInt
+  const words = t.bitWidth === 64 ? new Int32Array(data.values.buffer, data.values.byteOffset, data.values.length * 2) : null;
   // Range checks first, so a re-encoding happens before any write of this batch. Narrow signed
   // sources (≤ 32 bits) always fit i32: only 64-bit and UInt32 values are looked at.
   let fitsI32 = true;
   let aboveI64 = false; // a UInt64 value ≥ 2^63
   let negative = false;
-  const mustCheck = t.bitWidth === 64 || unsigned32 || meta.unsigned === true;
-  for (let i = 0; mustCheck && i < rows.length; i++) {
-    if (!isValid(data, i)) continue;
-    read(i, w);
-    if (unsigned32) w[1] = 0; // UInt32 above 2^31 − 1 reads as a negative lo word: it is positive
-    if (unsigned64 && w[1]! < 0) aboveI64 = true;
-    else if (!unsigned64 && w[1]! < 0) negative = true;
-    if (w[1] !== (w[0]! < 0 ? -1 : 0) || (unsigned32 && w[0]! < 0)) fitsI32 = false;
+  if (words) {
+    for (let i = 0; i < n; i++) {
+      const j = off + i;
+      if (nb !== null && (nb[j >> 3]! & (1 << (j & 7))) === 0) continue;
+      const lo = words[j * 2]!;
+      const hi = words[j * 2 + 1]!;
+      if (hi < 0) {
+        if (unsigned64) aboveI64 = true;
+        else negative = true;
+      }
+      if (hi !== (lo < 0 ? -1 : 0)) fitsI32 = false;
+    }
+  } else if (unsigned32) {
+    // UInt32 above 2^31 − 1 does not fit i32 (it is positive)
+    const v = data.values as Uint32Array;
+    for (let i = 0; i < n && fitsI32; i++) {
+      const j = off + i;
+      if (v[j]! > 0x7fffffff && (nb === null || (nb[j >> 3]! & (1 << (j & 7))) !== 0)) fitsI32 = false;
+    }
+  } else if (meta.unsigned === true) {
+    const v = data.values as Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array;
+    for (let i = 0; i < n && !negative; i++) {
+      const j = off + i;
+      if (v[j]! < 0 && (nb === null || (nb[j >> 3]! & (1 << (j & 7))) !== 0)) negative = true;
+    }
   }
   if (aboveI64 && negative) throw spans(meta);
   if (meta.form === "i32" && (!fitsI32 || aboveI64)) meta = widenInt(tx, meta);
@@ -540,32 +656,64 @@ function writeInt(tx: Transaction, meta: TagMeta, data: arrow.Data, br: BatchRow
   const ts = targets(tx, meta, br);
   const sr = tx.shardRows;
   const runs = br.runs;
-  if (runs && !meta.unsigned && (meta.form === "i32" ? t.bitWidth <= 32 && !unsigned32 : t.bitWidth === 64 && !unsigned64)) {
+  // the unsigned encoding flips the sign bit of the high word
+  const flip = meta.unsigned ? 0x80000000 | 0 : 0;
+  if (runs) {
     for (const run of runs) {
       const tg = ts[run.shard]!;
       copyValidity(data, run, tg.u8, tg.chunk.validity);
-      const src = (data.values as Int32Array).subarray(data.offset + run.i0, data.offset + run.i0 + run.n);
-      if (meta.form === "i32") tg.i32.set(src, (tg.chunk.values >> 2) + run.local);
-      else tg.i64.set(src as unknown as BigInt64Array, (tg.chunk.values >> 3) + run.local);
+      const i0 = off + run.i0;
+      if (meta.form === "i32" && words) {
+        // 64-bit values that all fit i32: their low words
+        const dst = tg.i32;
+        const at0 = (tg.chunk.values >> 2) + run.local;
+        for (let k = 0; k < run.n; k++) dst[at0 + k] = words[(i0 + k) * 2]!;
+      } else if (meta.form === "i32") {
+        // every source reaching here fits: a native converting copy (nulls' slots copy whatever they hold,
+        // as before: validity masks them)
+        tg.i32.set((data.values as Int32Array).subarray(i0, i0 + run.n), (tg.chunk.values >> 2) + run.local);
+      } else if (words && flip === 0) {
+        tg.i32.set(words.subarray(i0 * 2, (i0 + run.n) * 2), (tg.chunk.values >> 2) + run.local * 2);
+      } else {
+        const dst = tg.i32;
+        const at0 = (tg.chunk.values >> 2) + run.local * 2;
+        if (words) {
+          for (let k = 0; k < run.n; k++) {
+            const j = i0 + k;
+            if (nb !== null && (nb[j >> 3]! & (1 << (j & 7))) === 0) continue;
+            dst[at0 + k * 2] = words[j * 2]!;
+            dst[at0 + k * 2 + 1] = words[j * 2 + 1]! ^ flip;
+          }
+        } else {
+          const v = data.values as Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array;
+          for (let k = 0; k < run.n; k++) {
+            const j = i0 + k;
+            if (nb !== null && (nb[j >> 3]! & (1 << (j & 7))) === 0) continue;
+            const x = v[j]!;
+            dst[at0 + k * 2] = x | 0;
+            dst[at0 + k * 2 + 1] = (x < 0 ? -1 : 0) ^ flip;
+          }
+        }
+      }
     }
     return;
   }
-  // the unsigned encoding flips the sign bit of the high word
-  const flip = meta.unsigned ? 0x80000000 | 0 : 0;
-  for (let i = 0; i < rows.length; i++) {
+  const vals = words ? null : (data.values as IntValues);
+  for (let i = 0; i < n; i++) {
     const s = Math.floor(rows[i]! / sr);
     const local = rows[i]! - s * sr;
     const tg = ts[s]!;
     const valid = isValid(data, i);
     setBit(tg.u8, tg.chunk.validity, local, valid);
     if (!valid) continue;
-    read(i, w);
-    if (unsigned32) w[1] = 0;
-    if (meta.form === "i32") tg.i32[(tg.chunk.values >> 2) + local] = w[0]!;
+    const j = off + i;
+    const lo = loWord(words, vals, j);
+    const hi = hiWord(words, vals, j);
+    if (meta.form === "i32") tg.i32[(tg.chunk.values >> 2) + local] = lo;
     else {
       const at = (tg.chunk.values >> 2) + local * 2;
-      tg.i32[at] = w[0]!;
-      tg.i32[at + 1] = w[1]! ^ flip;
+      tg.i32[at] = lo;
+      tg.i32[at + 1] = hi ^ flip;
     }
   }
 }
@@ -627,8 +775,18 @@ function floatAt(data: arrow.Data): (i: number) => number {
     const per = t.bitWidth / 32;
     const scale = 10 ** t.scale;
     return (i) => {
+      const at = (off + i) * per;
+      if (per >= 2) {
+        // below 2^53 in magnitude (the usual case) the value is exact as a double: no BigInt needed, and
+        // the quotient is the same double. The words above the second must be its sign extension.
+        const hi = words[at + 1]! | 0;
+        const ext = hi < 0 ? 0xffffffff : 0;
+        let fits = hi >= -0x200000 && hi < 0x200000;
+        for (let k = 2; k < per && fits; k++) fits = words[at + k] === ext;
+        if (fits) return (hi * 4294967296 + words[at]!) / scale;
+      }
       let v = 0n;
-      for (let k = per - 1; k >= 0; k--) v = (v << 32n) | BigInt(words[(off + i) * per + k]!);
+      for (let k = per - 1; k >= 0; k--) v = (v << 32n) | BigInt(words[at + k]!);
       v = BigInt.asIntN(t.bitWidth, v);
       return Number(v) / scale;
     };
@@ -756,61 +914,137 @@ function reunitTime(tx: Transaction, meta: TagMeta, unit: TimeUnit): TagMeta {
  */
 function encodeStrings(dict: Dictionary, data: arrow.Data): Int32Array {
   const n = data.length;
-  const out = new Int32Array(n);
+  const out = scratchCodes(n);
   if (arrow.DataType.isDictionary(data.type)) {
-    const dictData = data.dictionary!.data;
-    const map: number[] = [];
-    let base = 0;
-    for (const d of dictData) {
-      for (let k = 0; k < d.length; k++) map[base + k] = isValid(d, k) ? dict.encode(utf8At(d, k)) : -1;
-      base += d.length;
-    }
+    const table = dictionaryCodes(dict, data.dictionary!);
+    const size = table.length;
     const idx = data.values as Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array | BigInt64Array;
+    const off = data.offset;
+    // the indices as Int32 first (one native conversion), so the loop below sees one array type whatever
+    // the index width: six index types through one loop would make every access megamorphic
+    if (idx instanceof BigInt64Array || idx instanceof BigUint64Array) for (let i = 0; i < n; i++) out[i] = Number(idx[off + i]!);
+    else if (idx instanceof Uint32Array) for (let i = 0; i < n; i++) out[i] = Math.min(idx[off + i]!, 0x7fffffff);
+    else out.set(idx.subarray(off, off + n));
+    const nb = data.nullCount > 0 && data.nullBitmap && data.nullBitmap.length > 0 ? data.nullBitmap : null;
     for (let i = 0; i < n; i++) {
-      if (!isValid(data, i)) {
-        out[i] = -1;
-        continue;
-      }
-      const c = map[Number(idx[data.offset + i]!)];
-      out[i] = c === undefined ? -1 : c;
+      const k = out[i]!;
+      let c = k >= 0 && k < size ? table[k]! : -1;
+      if (nb !== null && (nb[(off + i) >> 3]! & (1 << ((off + i) & 7))) === 0) c = -1;
+      out[i] = c;
     }
     return out;
   }
   const offs = data.valueOffsets as Int32Array | BigInt64Array;
   const bytes = data.values as Uint8Array;
   const wide = offs instanceof BigInt64Array;
-  const seen = new Map<number, { a: number; b: number; code: number }[]>();
+  // Open addressing over the distinct byte strings seen in this column: slot → entry + 1; entry e is the
+  // byte range [ea[e], eb[e]) with hash eh[e] and dictionary code ec[e]. Typed arrays, not a Map of
+  // buckets: this runs once per value of every enum and multi column (the hottest loop of a load).
+  let mask = 1023;
+  let slots = new Int32Array(mask + 1);
+  let ea = new Int32Array(256);
+  let eb = new Int32Array(256);
+  let eh = new Int32Array(256);
+  let ec = new Int32Array(256);
+  let entries = 0;
+  const nb = data.nullCount > 0 && data.nullBitmap && data.nullBitmap.length > 0 ? data.nullBitmap : null;
   for (let i = 0; i < n; i++) {
-    if (!isValid(data, i)) {
+    const j = data.offset + i;
+    if (nb !== null && (nb[j >> 3]! & (1 << (j & 7))) === 0) {
       out[i] = -1;
       continue;
     }
-    const j = data.offset + i;
     const a = wide ? Number(offs[j]!) : (offs[j] as number);
     const b = wide ? Number(offs[j + 1]!) : (offs[j + 1] as number);
-    let h = 0x811c9dc5 ^ (b - a);
+    const len = b - a;
+    let h = 0x811c9dc5 ^ len;
     for (let k = a; k < b; k++) h = Math.imul(h ^ bytes[k]!, 0x01000193);
-    const bucket = seen.get(h);
+    let at = h & mask;
     let code = -1;
-    if (bucket) {
-      for (const e of bucket) {
-        if (e.b - e.a !== b - a) continue;
-        let same = true;
-        for (let k = 0; k < b - a && same; k++) same = bytes[e.a + k] === bytes[a + k];
-        if (same) {
-          code = e.code;
+    for (;;) {
+      const s = slots[at]!;
+      if (s === 0) break;
+      const e = s - 1;
+      if (eh[e] === h && eb[e]! - ea[e]! === len) {
+        const ae = ea[e]!;
+        let k = 0;
+        while (k < len && bytes[ae + k] === bytes[a + k]) k++;
+        if (k === len) {
+          code = ec[e]!;
           break;
         }
       }
+      at = (at + 1) & mask;
     }
     if (code < 0) {
       code = dict.encode(utf8.decode(bytes.subarray(a, b)));
-      if (bucket) bucket.push({ a, b, code });
-      else seen.set(h, [{ a, b, code }]);
+      if (entries === ea.length) {
+        ea = grown(ea);
+        eb = grown(eb);
+        eh = grown(eh);
+        ec = grown(ec);
+      }
+      ea[entries] = a;
+      eb[entries] = b;
+      eh[entries] = h;
+      ec[entries] = code;
+      slots[at] = ++entries;
+      if (entries * 2 > mask) {
+        mask = mask * 2 + 1;
+        slots = new Int32Array(mask + 1);
+        for (let e = 0; e < entries; e++) {
+          let p = eh[e]! & mask;
+          while (slots[p] !== 0) p = (p + 1) & mask;
+          slots[p] = e + 1;
+        }
+      }
     }
     out[i] = code;
   }
   return out;
+}
+
+/**
+ * A batch dictionary's entries as codes of `dict` (-1 for a null entry), made once per Arrow dictionary:
+ * the reader hands every batch the same dictionary vector until the stream replaces it, so each
+ * dictionary string is decoded once per load, not once per batch.
+ */
+function dictionaryCodes(dict: Dictionary, vector: arrow.Vector): Int32Array {
+  let known = dictionaryTables.get(vector);
+  const hit = known?.find((e) => e.dict === dict && e.size <= dict.size);
+  if (hit) return hit.table;
+  const table = new Int32Array(vector.length);
+  let base = 0;
+  for (const d of vector.data) {
+    for (let k = 0; k < d.length; k++) table[base + k] = isValid(d, k) ? dict.encode(utf8At(d, k)) : -1;
+    base += d.length;
+  }
+  if (!known) dictionaryTables.set(vector, (known = []));
+  known.push({ dict, size: dict.size, table });
+  return table;
+}
+
+/**
+ * Translation tables by Arrow dictionary vector (which belongs to one load's reader). `size` is the
+ * target dictionary's size when the table was made: a dictionary smaller than that was truncated by a
+ * rollback since, and the table is not trusted.
+ */
+const dictionaryTables = new WeakMap<arrow.Vector, { dict: Dictionary; size: number; table: Int32Array }[]>();
+
+/**
+ * One reusable buffer for a column's codes: writers use it synchronously and are done with it before the
+ * next column (no await in between), so concurrent loads cannot see each other's codes.
+ */
+let codesBuffer = new Int32Array(65_536);
+function scratchCodes(n: number): Int32Array {
+  if (codesBuffer.length < n) codesBuffer = new Int32Array(Math.max(n, codesBuffer.length * 2));
+  return codesBuffer.subarray(0, n);
+}
+
+function grown(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const next = new Int32Array(a.length * 2);
+  next.set(a);
+  return next;
 }
 
 function writeCodes(tx: Transaction, meta: TagMeta, data: arrow.Data, br: BatchRows): void {
@@ -822,6 +1056,8 @@ function writeCodes(tx: Transaction, meta: TagMeta, data: arrow.Data, br: BatchR
   const sr = tx.shardRows;
   const cb = meta.codeBytes!;
   const runs = br.runs;
+  // a valid index to a null dictionary entry is a null too, which the column's null bitmap does not say
+  const nullEntries = arrow.DataType.isDictionary(data.type) && data.dictionary!.nullCount > 0;
   if (runs) {
     for (const run of runs) {
       const tg = ts[run.shard]!;
@@ -831,6 +1067,7 @@ function writeCodes(tx: Transaction, meta: TagMeta, data: arrow.Data, br: BatchR
       if (cb === 1) tg.u8.set(src, tg.chunk.values + run.local);
       else if (cb === 2) tg.u16.set(src, (tg.chunk.values >> 1) + run.local);
       else tg.u32.set(src, (tg.chunk.values >> 2) + run.local);
+      if (nullEntries) for (let k = 0; k < run.n; k++) if (src[k]! < 0) setBit(tg.u8, tg.chunk.validity, run.local + k, false);
     }
     return;
   }
@@ -859,6 +1096,14 @@ function widenCodes(tx: Transaction, meta: TagMeta, bytes: 1 | 2 | 4): TagMeta {
   return next;
 }
 
+interface ListTarget {
+  c: Chunk;
+  stage: ListStage;
+  o: Int32Array;
+  codes: Uint8Array | Uint16Array | Uint32Array;
+  u8: Uint8Array;
+}
+
 function writeList(tx: Transaction, meta: TagMeta, data: arrow.Data, br: BatchRows): void {
   const rows = br.rows;
   const child = data.children[0]!;
@@ -866,69 +1111,87 @@ function writeList(tx: Transaction, meta: TagMeta, data: arrow.Data, br: BatchRo
   const need = codeBytesFor(meta.dict!.size, 2);
   if (need > meta.codeBytes!) meta = widenListCodes(tx, meta, need);
   const offs = data.valueOffsets as Int32Array;
+  const off = data.offset;
   const sr = tx.shardRows;
   const cb = meta.codeBytes!;
   // Room for every code of this batch in each touched shard up front, so views stay valid below.
-  const perShard = new Map<number, number>();
-  for (let i = 0; i < rows.length; i++) {
-    const s = Math.floor(rows[i]! / sr);
-    const len = offs[data.offset + i + 1]! - offs[data.offset + i]!;
-    perShard.set(s, (perShard.get(s) ?? 0) + len);
+  const perShard: number[] = [];
+  if (br.runs) for (const run of br.runs) perShard[run.shard] = (perShard[run.shard] ?? 0) + offs[off + run.i0 + run.n]! - offs[off + run.i0]!;
+  else {
+    for (const s of br.shards) perShard[s] = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const s = Math.floor(rows[i]! / sr);
+      perShard[s]! += offs[off + i + 1]! - offs[off + i]!;
+    }
   }
-  const views = new Map<number, { c: Chunk; o: Int32Array; codes: Uint8Array | Uint16Array | Uint32Array; u8: Uint8Array }>();
-  for (const [s, extra] of perShard) {
-    const c = tx.chunk(s, meta);
-    const mem = tx.store.memory(s);
-    reserveCodes(mem, meta, c, extra);
-  }
-  for (const s of perShard.keys()) {
+  const views: ListTarget[] = [];
+  for (const s of br.shards) reserveCodes(tx.store.memory(s), meta, tx.chunk(s, meta), perShard[s]!);
+  for (const s of br.shards) {
     const c = tx.chunk(s, meta);
     const buf = tx.store.memory(s).memory.buffer;
-    views.set(s, { c, o: new Int32Array(buf, c.offsets, c.capacity + 1), codes: codeView(buf, c.codes, c.codesCapacity, cb), u8: new Uint8Array(buf) });
+    views[s] = { c, stage: tx.listStage(c), o: new Int32Array(buf, c.offsets, c.capacity + 1), codes: codeView(buf, c.codes, c.codesCapacity, cb), u8: new Uint8Array(buf) };
+  }
+  if (br.runs) {
+    for (const run of br.runs) {
+      const v = views[run.shard]!;
+      if (run.local >= v.stage.rows && !v.stage.updating) appendListRun(data, childCodes, run, v);
+      else for (let k = 0; k < run.n; k++) updateListRow(data, childCodes, run.i0 + k, run.local + k, v);
+    }
+    return;
   }
   for (let i = 0; i < rows.length; i++) {
     const s = Math.floor(rows[i]! / sr);
     const local = rows[i]! - s * sr;
-    const v = views.get(s)!;
-    const c = v.c;
-    const stage = tx.listStage(c);
-    const valid = isValid(data, i);
-    const a = offs[data.offset + i]!;
-    const b = offs[data.offset + i + 1]!;
-    if (local >= stage.rows && !stage.updating) {
-      // append in row order: the common case of new entities
-      const o = v.o;
-      for (let r = stage.rows; r < local; r++) o[r] = c.codesUsed;
-      const start = c.codesUsed;
-      o[local] = start;
-      let at = start;
-      if (valid) {
-        for (let j = a; j < b; j++) {
-          const code = childCodes[j]!;
-          if (code < 0) continue;
-          // a value listed twice in one row counts once: HAS is set membership (lists are short)
-          let dup = false;
-          for (let q = start; q < at; q++) if (v.codes[q] === code) dup = true;
-          if (!dup) v.codes[at++] = code;
-        }
-      }
-      c.codesUsed = at;
-      o[local + 1] = at;
-      setBit(v.u8, c.validity, local, valid);
-      stage.rows = local + 1;
-    } else {
-      let vals: number[] | null = null;
-      if (valid) {
-        vals = [];
-        for (let j = a; j < b; j++) {
-          const code = childCodes[j]!;
-          if (code >= 0 && !vals.includes(code)) vals.push(code);
-        }
-      }
-      stage.update(local, vals);
-      setBit(v.u8, c.validity, local, valid);
+    const v = views[s]!;
+    if (local >= v.stage.rows && !v.stage.updating) appendListRun(data, childCodes, { shard: s, local, i0: i, n: 1 }, v);
+    else updateListRow(data, childCodes, i, local, v);
+  }
+}
+
+/** Appends a run of rows in row order after the chunk's last written row: the common case of new entities. */
+function appendListRun(data: arrow.Data, childCodes: Int32Array, run: Run, v: ListTarget): void {
+  const { c, stage, o, codes } = v;
+  const offs = data.valueOffsets as Int32Array;
+  const off = data.offset;
+  const nb = data.nullCount > 0 && data.nullBitmap && data.nullBitmap.length > 0 ? data.nullBitmap : null;
+  let at = c.codesUsed;
+  for (let r = stage.rows; r < run.local; r++) o[r] = at;
+  for (let k = 0; k < run.n; k++) {
+    const i = off + run.i0 + k;
+    const start = at;
+    o[run.local + k] = start;
+    if (nb !== null && (nb[i >> 3]! & (1 << (i & 7))) === 0) continue;
+    const b = offs[i + 1]!;
+    for (let j = offs[i]!; j < b; j++) {
+      const code = childCodes[j]!;
+      if (code < 0) continue;
+      // a value listed twice in one row counts once: HAS is set membership (lists are short)
+      let q = start;
+      while (q < at && codes[q] !== code) q++;
+      if (q === at) codes[at++] = code;
     }
   }
+  c.codesUsed = at;
+  o[run.local + run.n] = at;
+  copyValidity(data, run, v.u8, c.validity);
+  stage.rows = run.local + run.n;
+}
+
+/** An out-of-order row (an update of an existing entity): staged, applied when the chunk is finished. */
+function updateListRow(data: arrow.Data, childCodes: Int32Array, i: number, local: number, v: ListTarget): void {
+  const offs = data.valueOffsets as Int32Array;
+  const valid = isValid(data, i);
+  let vals: number[] | null = null;
+  if (valid) {
+    vals = [];
+    const b = offs[data.offset + i + 1]!;
+    for (let j = offs[data.offset + i]!; j < b; j++) {
+      const code = childCodes[j]!;
+      if (code >= 0 && !vals.includes(code)) vals.push(code);
+    }
+  }
+  v.stage.update(local, vals);
+  setBit(v.u8, v.c.validity, local, valid);
 }
 
 function widenListCodes(tx: Transaction, meta: TagMeta, bytes: 1 | 2 | 4): TagMeta {

@@ -16,9 +16,10 @@
  * removes; after it, the new version is durable. Either way no reader ever sees a mix.
  *
  * Opening reads each buffer straight from its file into the shard's WebAssembly memory (no row is
- * parsed); only the key hash is rebuilt.
+ * parsed). A writer serves as soon as the manifest, keys, dictionaries and existence bitmaps are in: the
+ * column chunks arrive in the background and the key hash is rebuilt meanwhile (persist-open.ts).
  */
-import { closeSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { mkdir, readFile, readdir, realpath, rename, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { KeyType, OpenOptions, SegmentDef } from "../api.js";
@@ -29,13 +30,14 @@ import {
   intKeyBufferLengths, intKeyFile, keyWidth, stringBufferLengths, stringFile, stringRuns, KEY_FILE_ROWS,
   type ColumnFile, type EncodedFile,
 } from "./persist-arrow.js";
-import { FileReader, crashPoint, errnoOf, fsyncDir, ioError, unlinkQuietly, writeEncoded, writeSmall } from "./persist-io.js";
+import { crashPoint, errnoOf, fsyncDir, ioError, unlinkQuietly, writeEncoded, writeSmall } from "./persist-io.js";
+import { ColumnLoader, missing, openChecked, openHooks, readBuffers, wrongSize } from "./persist-open.js";
 import {
   ENTITIES, ENTITY_DIR, LOCK, MANIFEST, SEGMENTS, STORE_FILE, damaged, emptyManifest, filesOf, parseManifest,
   type ChunkRecord, type DictFileRecord, type EntityRecord, type FileRecord, type KeyFileRecord, type Manifest,
   type TagRecord,
 } from "./persist-manifest.js";
-import { expandInto, sparsify } from "./containers.js";
+import { expandInto } from "./containers.js";
 import { MORSEL_ROWS } from "./layout.js";
 import { ShardMemory } from "./shard-memory.js";
 import { Dictionary, type Chunk, type TagMeta } from "./tags.js";
@@ -57,10 +59,18 @@ const READ_RETRIES = 5;
 /** Real paths of data directories this process has open for writing. */
 const openForWriting = new Set<string>();
 
-/** Where opening spends its time (logged): column bytes read straight into memory, key hash rebuild. */
+/** Restored rows hashed per step of the background key hash build (~10 ms: queries wait at most that). */
+const HASH_STEP_ROWS = 1 << 17;
+
+/** Where opening spends its time (logged). */
 interface OpenStats {
+  /** Bytes of column files (read in the background). */
   bytes: number;
+  /** Until the manifest, keys, dictionaries and existence bitmaps were in: the store answers from then. */
+  servingMs: number;
+  /** Until every column chunk was in. */
   columnsMs: number;
+  /** Until the key hash was complete. */
   keysMs: number;
 }
 
@@ -88,6 +98,9 @@ export class DataDir {
   private broken: LassoError | null = null;
   private closed = false;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Brings restored columns in (background reads); null before `restore` and for read-only openers. */
+  private loader: ColumnLoader | null = null;
+  private hashStep: NodeJS.Immediate | null = null;
 
   private constructor(
     /** Real path of the directory. */
@@ -135,29 +148,36 @@ export class DataDir {
     return dir;
   }
 
-  /** The stores (each with its last published version current) and the saved segments. */
+  /**
+   * The stores (each with its last published version current) and the saved segments. A writer returns
+   * as soon as the stores can answer; their columns arrive in the background (persist-open.ts) and the
+   * log says when all are in. A read-only opener reads everything first: the writer may delete the files
+   * of the version it opened at any time.
+   */
   async restore(newStore: StoreFactory): Promise<{ stores: EntityStore[]; segments: SegmentDef[] }> {
     for (let attempt = 0; ; attempt++) {
+      const loader = new ColumnLoader((e) => this.log("error", e.message, { dataDir: this.path, code: e.code }));
       try {
         const manifest = this.readOnly ? ((await readManifest(this.path)) ?? emptyManifest()) : this.manifest;
         const started = performance.now();
-        const stats: OpenStats = { bytes: 0, columnsMs: 0, keysMs: 0 };
+        const stats: OpenStats = { bytes: 0, servingMs: 0, columnsMs: 0, keysMs: 0 };
         const stores: EntityStore[] = [];
-        for (const e of manifest.entities) stores.push(this.restoreEntity(e, newStore, stats));
+        for (const e of manifest.entities) stores.push(this.restoreEntity(e, newStore, loader));
         const segments = await readSegments(this.path);
-        if (this.readOnly) this.manifest = manifest;
-        if (stores.length > 0) {
-          this.log("info", `opened data directory ${this.path}`, {
-            dataDir: this.path,
-            entities: stores.map((s) => ({ name: s.name, version: s.current.number, rows: s.current.total, tags: s.current.tags.size })),
-            bytes: stats.bytes,
-            columnsMs: Math.round(stats.columnsMs),
-            keysMs: Math.round(stats.keysMs),
-            tookMs: Math.round(performance.now() - started),
-          });
-        }
+        loader.start();
+        if (this.readOnly) {
+          loader.ensureAll();
+          await loader.close();
+          for (const s of stores) s.keys.buildHash();
+          this.manifest = manifest;
+        } else this.loader = loader;
+        stats.bytes = loader.stats.bytes;
+        stats.servingMs = performance.now() - started;
+        if (stores.length > 0) this.logOpened(stores, stats, started, loader);
         return { stores, segments };
       } catch (e) {
+        await loader.close();
+        this.loader = null;
         // a writer replaced (and deleted) files between our reading MANIFEST and them: read the new one
         if (this.readOnly && isMissingFile(e) && attempt < READ_RETRIES) continue;
         // the engine does not come up: let another attempt (or process) have the directory
@@ -166,6 +186,56 @@ export class DataDir {
         throw ioError(e, `cannot open the data directory ${this.path}`);
       }
     }
+  }
+
+  /** Logs when the stores answer, then (after the background work) when everything is in. */
+  private logOpened(stores: EntityStore[], stats: OpenStats, started: number, loader: ColumnLoader): void {
+    const fields = () => ({
+      dataDir: this.path,
+      entities: stores.map((s) => ({ name: s.name, version: s.current.number, rows: s.current.total, tags: s.current.tags.size })),
+      bytes: stats.bytes,
+      servingMs: Math.round(stats.servingMs),
+      columnsMs: Math.round(stats.columnsMs),
+      keysMs: Math.round(stats.keysMs),
+      onDemand: loader.stats.onDemand,
+      tookMs: Math.round(Math.max(stats.servingMs, stats.columnsMs, stats.keysMs)),
+    });
+    if (this.readOnly) {
+      stats.columnsMs = stats.keysMs = stats.servingMs;
+      this.log("info", `opened data directory ${this.path} read-only (serving after ${Math.round(stats.servingMs)} ms, all columns resident)`, fields());
+      return;
+    }
+    this.log("info", `serving data directory ${this.path} after ${Math.round(stats.servingMs)} ms; reading ${Math.round(stats.bytes / 1e6)} MB of columns in the background`, fields());
+    const columns = loader.whenDone().then(() => {
+      stats.columnsMs = performance.now() - started;
+    });
+    const keys = this.buildKeyHashes(stores).then(() => {
+      stats.keysMs = performance.now() - started;
+    });
+    void Promise.all([columns, keys]).then(() => {
+      if (this.closed) return;
+      const failed = loader.stats.failed > 0 ? `; ${loader.stats.failed} column files could not be read` : "";
+      this.log(
+        failed ? "error" : "info",
+        `opened data directory ${this.path} (serving after ${Math.round(stats.servingMs)} ms, all columns resident after ${Math.round(stats.columnsMs)} ms, key hash after ${Math.round(stats.keysMs)} ms${failed})`,
+        fields(),
+      );
+    });
+  }
+
+  /** Rebuilds restored key hashes a step at a time between other work (a load or delete finishes one at once). */
+  private buildKeyHashes(stores: EntityStore[]): Promise<void> {
+    if (openHooks.keyHashHeld) return Promise.resolve();
+    return new Promise((resolve) => {
+      const step = () => {
+        this.hashStep = null;
+        const pending = stores.find((s) => s.keys.hashPending);
+        if (!pending || this.closed) return resolve();
+        pending.keys.buildHash(HASH_STEP_ROWS);
+        this.hashStep = setImmediate(step);
+      };
+      step();
+    });
   }
 
   /**
@@ -232,7 +302,11 @@ export class DataDir {
     crashPoint("committed");
     if (prev) {
       const keep = filesOf(plan.record);
-      for (const f of filesOf(prev)) if (!keep.has(f)) await unlinkQuietly(join(dirAbs, f));
+      for (const f of filesOf(prev)) {
+        if (keep.has(f)) continue;
+        this.loader?.beforeDelete(join(dirAbs, f));
+        await unlinkQuietly(join(dirAbs, f));
+      }
     }
   }
 
@@ -261,6 +335,9 @@ export class DataDir {
     // a load still saving keeps the lock until it is done (or failed)
     await Promise.allSettled([...this.inFlight]);
     await this.commits;
+    if (this.hashStep) clearImmediate(this.hashStep);
+    this.hashStep = null;
+    await this.loader?.close();
     this.releaseLock();
   }
 
@@ -464,11 +541,11 @@ export class DataDir {
   // Opening
 
   /**
-   * Rebuilds one entity's store: each column file's buffers are read straight into shard memory (most of
-   * the time is the OS faulting in fresh memory pages; reading several files at once on other threads was
-   * measured no faster on 2 cores), then the key hash is rebuilt.
+   * Rebuilds one entity's store: existence bitmaps, keys and dictionaries are read now; each column chunk is
+   * allocated and handed to `loader`, which reads its buffers straight into shard memory later (checking
+   * now that every file is there with its size, so a damaged directory is refused at once).
    */
-  private restoreEntity(e: EntityRecord, newStore: StoreFactory, stats: OpenStats): EntityStore {
+  private restoreEntity(e: EntityRecord, newStore: StoreFactory, loader: ColumnLoader): EntityStore {
     const store = newStore(e.name, e.keyType, e.shardRows);
     if (store.shardRows !== e.shardRows || store.memories.length !== 0) {
       throw new LassoError("internal", `store factory gave shardRows ${store.shardRows}, the data directory has ${e.shardRows}`);
@@ -490,7 +567,6 @@ export class DataDir {
       byId.set(t.id, meta);
     }
 
-    let t = performance.now();
     const shards: ShardState[] = e.shards.map((s, index) => {
       const blocks = s.chunks.map((c) => chunkBlockSizes(byId.get(c.tag)!, c));
       const bytes = e.shardRows / 8 + blocks.flat().reduce((n, b) => n + b + 64, 0);
@@ -503,22 +579,20 @@ export class DataDir {
       const chunks = new Map<string, Chunk>();
       for (const c of s.chunks) {
         const meta = byId.get(c.tag)!;
-        const chunk = allocChunk(mem, meta, c);
-        const ptrs = meta.form === "list" ? [chunk.validity, chunk.offsets, 0, chunk.codes] : [chunk.validity, chunk.values];
-        readBuffers(mem, join(dir, c.file), c, chunkBufferLengths(meta, c.capacity, chunk.codesUsed), ptrs);
-        stats.bytes += c.size;
-        if (c.sparse) sparsify(mem, chunk);
+        const path = join(dir, c.file);
+        checkSize(path, c);
+        const dense = allocChunk(mem, meta, c);
+        const ptrs = meta.form === "list" ? [dense.validity, dense.offsets, 0, dense.codes] : [dense.validity, dense.values];
+        const lengths = chunkBufferLengths(meta, c.capacity, dense.codesUsed);
+        const chunk = loader.add({ mem, path, rec: c, lengths, ptrs, sparse: c.sparse === true }, dense);
         this.chunkFiles.set(chunk, c);
         chunks.set(meta.name, chunk);
       }
       return { index, mem, exists, rows: s.rows, chunks };
     });
-    stats.columnsMs += performance.now() - t;
 
-    t = performance.now();
-    restoreKeys(store, e, dir, shards);
-    stats.keysMs += performance.now() - t;
-    if (store.keys.size !== e.total) throw damaged(e.dir, `the existence bitmaps hold ${store.keys.size} entities, MANIFEST says ${e.total}`);
+    const live = restoreKeys(store, e, dir, shards);
+    if (live !== e.total) throw damaged(e.dir, `the existence bitmaps hold ${live} entities, MANIFEST says ${e.total}`);
     store.publish(new EntityVersion(store, e.version, e.rows, e.total, tags, shards));
     return store;
   }
@@ -612,21 +686,25 @@ function allocChunk(mem: ShardMemory, meta: TagMeta, c: ChunkRecord): Chunk {
   return { capacity: c.capacity, values: blocks[1]!, validity: blocks[0]!, offsets: 0, codes: 0, codesCapacity: 0, codesUsed: 0, blocks, refs: 0 };
 }
 
-/** Reads a file's buffers straight into shard memory at `ptrs` (0 = a buffer not kept, e.g. absent validity). */
-function readBuffers(mem: ShardMemory, path: string, rec: FileRecord, lengths: number[], ptrs: number[]): void {
+/** A column file is there with the size MANIFEST gives (its bytes are read later). */
+function checkSize(path: string, rec: FileRecord): void {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (e) {
+    if (errnoOf(e) === "ENOENT") throw missing(path);
+    throw ioError(e, `cannot read ${path}`);
+  }
+  if (size !== rec.size) throw wrongSize(path, size, rec.size);
+}
+
+/** Reads buffer `index` of a file into `out`. */
+function readInto(path: string, rec: FileRecord, lengths: number[], index: number, out: Uint8Array): void {
   const file = openChecked(path, rec);
   try {
     const { offsets, length } = bodyOffsets(lengths);
     if (rec.body + length > rec.size) throw damaged(path, `body of ${length} bytes does not fit a ${rec.size}-byte file`);
-    const u8 = mem.u8;
-    lengths.forEach((len, i) => {
-      const ptr = ptrs[i]!;
-      if (len === 0 || ptr === 0) return;
-      file.readInto(new Uint8Array(u8.buffer, ptr, len), rec.body + offsets[i]!);
-      // blocks are rounded up to 64 bytes: keep the tail as zero as a fresh chunk's
-      const end = ptr + Math.ceil(Math.max(len, 8) / 64) * 64;
-      u8.fill(0, ptr + len, end);
-    });
+    file.readInto(out, rec.body + offsets[index]!);
   } finally {
     file.close();
   }
@@ -649,21 +727,6 @@ function readToMemory(path: string, rec: FileRecord, lengths: number[]): Buffer[
   }
 }
 
-function openChecked(path: string, rec: FileRecord): FileReader {
-  let file: FileReader;
-  try {
-    file = new FileReader(path);
-  } catch (e) {
-    if (errnoOf(e) === "ENOENT") throw new LassoError("io_error", `the data directory is damaged: ${path} is missing (restore it from a backup)`, { errno: "ENOENT" });
-    throw ioError(e, `cannot read ${path}`);
-  }
-  if (file.stats.size !== rec.size) {
-    file.close();
-    throw damaged(path, `${file.stats.size} bytes, MANIFEST says ${rec.size} (truncated or replaced)`);
-  }
-  return file;
-}
-
 function readDictionary(dir: string, t: TagRecord): Dictionary {
   const d = new Dictionary();
   for (const f of t.dict!) {
@@ -675,37 +738,60 @@ function readDictionary(dir: string, t: TagRecord): Dictionary {
   return d;
 }
 
-function restoreKeys(store: EntityStore, e: EntityRecord, dir: string, shards: ShardState[]): void {
-  const bits = shards.map((s) => new Uint8Array(s.mem.memory.buffer, s.exists.ptr, e.shardRows / 8));
+/**
+ * Restores the key of every row (select needs them at once) and declares which rows are existing entities;
+ * the key hash is built from them later (keys.ts `buildHash`). Returns the number of existing entities.
+ */
+function restoreKeys(store: EntityStore, e: EntityRecord, dir: string, shards: ShardState[]): number {
+  // a copy: the hash is built later, when a delete may have freed the restored version's bitmaps
+  const bits = shards.map((s) => new Uint8Array(s.mem.memory.buffer, s.exists.ptr, e.shardRows / 8).slice());
   const sr = e.shardRows;
-  const live = (row: number) => {
-    const s = Math.floor(row / sr);
-    const local = row - s * sr;
-    return (bits[s]![local >> 3]! & (1 << (local & 7))) !== 0;
-  };
-  store.keys.reserve(e.total);
+  store.keys.reserveRestored(e.rows);
   for (const k of e.keys) {
     const path = join(dir, k.file);
     if (e.keyType === "utf8") {
       const [, offs, data] = readToMemory(path, k, stringBufferLengths(k.rows, k.bytes!));
-      store.keys.appendRestoredStr(decodeStrings(new Int32Array(offs!.buffer, offs!.byteOffset, k.rows + 1), data!, k.rows, path), live);
+      store.keys.restoreStr(decodeStrings(new Int32Array(offs!.buffer, offs!.byteOffset, k.rows + 1), data!, k.rows, path));
+    } else if (keyWidth(e.keyType) === 8) {
+      // (lo, hi) words are the file's little-endian 64-bit values: read straight into the index
+      const words = store.keys.restoreInt(k.rows);
+      readInto(path, k, intKeyBufferLengths(e.keyType, k.rows), 1, new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
     } else {
       const [, values] = readToMemory(path, k, intKeyBufferLengths(e.keyType, k.rows));
-      let words: Int32Array;
-      if (keyWidth(e.keyType) === 8) words = new Int32Array(values!.buffer, values!.byteOffset, k.rows * 2);
-      else {
-        const lo = new Int32Array(values!.buffer, values!.byteOffset, k.rows);
-        const signed = e.keyType === "int32";
-        words = new Int32Array(k.rows * 2);
-        for (let i = 0; i < k.rows; i++) {
-          words[i * 2] = lo[i]!;
-          words[i * 2 + 1] = signed && lo[i]! < 0 ? -1 : 0;
-        }
+      const lo = new Int32Array(values!.buffer, values!.byteOffset, k.rows);
+      const signed = e.keyType === "int32";
+      const words = store.keys.restoreInt(k.rows);
+      for (let i = 0; i < k.rows; i++) {
+        words[i * 2] = lo[i]!;
+        words[i * 2 + 1] = signed && lo[i]! < 0 ? -1 : 0;
       }
-      store.keys.appendRestoredInt(words, live);
     }
   }
+  if (store.keys.rows !== e.rows) throw damaged(e.dir, `the key files hold ${store.keys.rows} rows, MANIFEST says ${e.rows}`);
+  let live = 0;
+  for (let s = 0; s < bits.length; s++) live += popcount(bits[s]!, Math.max(0, Math.min(sr, e.rows - s * sr)));
+  store.keys.hashRestored(live, (row) => {
+    const s = Math.floor(row / sr);
+    const local = row - s * sr;
+    return (bits[s]![local >> 3]! & (1 << (local & 7))) !== 0;
+  });
+  return live;
 }
+
+/** Set bits among the first `rows` bits of `bytes`. */
+function popcount(bytes: Uint8Array, rows: number): number {
+  let n = 0;
+  const full = rows >> 3;
+  for (let i = 0; i < full; i++) n += BYTE_BITS[bytes[i]!]!;
+  for (let r = full << 3; r < rows; r++) if ((bytes[r >> 3]! & (1 << (r & 7))) !== 0) n++;
+  return n;
+}
+
+const BYTE_BITS = Uint8Array.from({ length: 256 }, (_, b) => {
+  let n = 0;
+  for (let x = b; x; x &= x - 1) n++;
+  return n;
+});
 
 async function readManifest(dir: string): Promise<Manifest | null> {
   const path = join(dir, MANIFEST);

@@ -89,6 +89,30 @@ export class ShardMemory {
     return ptr;
   }
 
+  /**
+   * As `allocZeroed`, for a caller that overwrites the first `keep` bytes itself (a chunk grown by copying
+   * the old one in): only the rest is cleared.
+   */
+  allocZeroedAfter(bytes: number, keep: number, alignment = 64): number {
+    const pristine = this.pristine;
+    const ptr = this.alloc(bytes, alignment);
+    const end = ptr + align(Math.max(bytes, 8), alignment);
+    const from = ptr + Math.min(keep, bytes);
+    if (from < pristine) this.u8.fill(0, from, Math.min(end, pristine));
+    return ptr;
+  }
+
+  /** Gives back a block's bytes beyond its first `bytes` (a chunk trimmed to the rows it holds). */
+  shrink(ptr: number, bytes: number, alignment = 64): void {
+    const size = this.sizes.get(ptr);
+    if (size === undefined) throw new LassoError("internal", `shrink of unknown block ${ptr}`);
+    const keep = align(Math.max(bytes, 8), alignment);
+    if (keep >= size) return;
+    this.sizes.set(ptr, keep);
+    this.usedBytes -= size - keep;
+    this.release(ptr + keep, size - keep);
+  }
+
   freeBlock(ptr: number): void {
     if (ptr === 0) return;
     const size = this.sizes.get(ptr);

@@ -195,6 +195,7 @@ export class Transaction {
       const mine = this.priv[s];
       if (mine) {
         for (const [name, c] of mine) {
+          this.trim(s, this.tags.get(name)!, c);
           const form = this.tags.get(name)?.form;
           if (form === "list") this.finishList(s, this.tags.get(name)!, c);
           else if (form === "bool") sparsify(mem, c);
@@ -231,6 +232,21 @@ export class Transaction {
 
   private baseChunk(shard: number, tag: string): Chunk | undefined {
     return this.base.shards[shard]?.chunks.get(tag);
+  }
+
+  /**
+   * Cuts a private chunk's capacity down to the shard's rows in use (in whole morsels) before it is
+   * published: chunks grow 4× at a time while loading (few copies), and the slack must not stay in
+   * memory nor reach the data directory.
+   */
+  private trim(shard: number, meta: TagMeta, c: Chunk): void {
+    const cap = align(Math.max(this.rowsIn(shard), 1), MORSEL_ROWS);
+    if (cap >= c.capacity || c.sparse) return;
+    const mem = this.store.memory(shard);
+    mem.shrink(c.validity, cap / 8);
+    if (meta.form === "list") mem.shrink(c.offsets, (cap + 1) * 4);
+    else mem.shrink(c.values, meta.form === "bool" ? cap / 8 : cap * valueBytes(meta.form, meta.codeBytes));
+    c.capacity = cap;
   }
 
   private grow(shard: number, meta: TagMeta, c: Chunk, need: number): void {
@@ -317,15 +333,20 @@ export function codeView(buffer: ArrayBufferLike, ptr: number, n: number, bytes:
 }
 
 function capacityFor(need: number, shardRows: number, current: number): number {
-  // doubling keeps the copies of a long streaming load to about one chunk's size in total
-  const grown = Math.max(need, current * 2);
+  // growing 4× keeps the copies of a long streaming load to about a third of a chunk's size in total;
+  // commit trims the slack (Transaction.trim)
+  const grown = Math.max(need, current * 4);
   return Math.min(shardRows, align(grown, MORSEL_ROWS));
 }
 
 /** Allocates a chunk of `meta`'s form with `capacity` rows, copying `from` (same form) when given. */
 function allocChunk(mem: import("./shard-memory.js").ShardMemory, meta: TagMeta, capacity: number, from: Chunk | undefined): Chunk {
   const bitBytes = capacity / 8;
-  const validity = mem.allocZeroed(bitBytes);
+  // a dense `from` is copied over the front of the new blocks below: only the rest needs clearing (a
+  // chunk grows by doubling many times in a load, and reused memory must be cleared before use)
+  const dense = from !== undefined && !from.sparse;
+  const fromBits = dense ? from.capacity / 8 : 0;
+  const validity = mem.allocZeroedAfter(bitBytes, fromBits);
   const blocks = [validity];
   let values = 0;
   let offsets = 0;
@@ -333,13 +354,13 @@ function allocChunk(mem: import("./shard-memory.js").ShardMemory, meta: TagMeta,
   let codesCapacity = 0;
   let codesUsed = 0;
   if (meta.form === "list") {
-    offsets = mem.allocZeroed((capacity + 1) * 4);
+    offsets = mem.allocZeroedAfter((capacity + 1) * 4, dense ? (from.capacity + 1) * 4 : 0);
     codesCapacity = Math.max(from?.codesCapacity ?? 0, 1024);
     codes = mem.alloc(codesCapacity * meta.codeBytes!);
     blocks.push(offsets, codes);
   } else {
     const vb = meta.form === "bool" ? bitBytes : capacity * valueBytes(meta.form, meta.codeBytes);
-    values = mem.allocZeroed(vb);
+    values = mem.allocZeroedAfter(vb, dense ? (meta.form === "bool" ? fromBits : from.capacity * valueBytes(meta.form, meta.codeBytes)) : 0);
     blocks.push(values);
   }
   const c: Chunk = { capacity, values, validity, offsets, codes, codesCapacity, codesUsed, blocks, refs: 0 };

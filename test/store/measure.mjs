@@ -2,10 +2,11 @@
 // measured in the same run. Not a test (timings belong to benchmarks); run after `npm run build`:
 //
 //   node test/store/measure.mjs [rows=1000000] [upsertRows=rows/10] [schema=standard|narrow] [shardRows=4194304]
+//   LASSO_MEASURE_FIXTURE=/tmp/f-10m.arrows node test/store/measure.mjs 10000000   (reuses the fixture file)
 //
 // Prints one JSON object. The data directory and fixture go to a temp directory that is removed after.
-import { closeSync, createReadStream, fdatasyncSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, createReadStream, existsSync, fdatasyncSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import * as arrow from "apache-arrow";
 import { openEngine } from "../../dist/engine/index.js";
@@ -20,11 +21,17 @@ const shardRows = Number(process.argv[5] ?? 4_194_304);
 const saves = [];
 const log = (_level, msg, f) => {
   if (msg.startsWith("saved version")) saves.push(f);
-  if (msg.startsWith("opened")) opened = f;
+  if (msg.startsWith("opened")) resident?.(f);
 };
-let opened = null;
+/** Resolved by the log line saying every column is in (persist-open.ts reads them after the store serves). */
+let resident = null;
 const work = mkdtempSync(join(tmpdir(), "lasso-measure-"));
 const ms = (t) => Math.round(performance.now() - t);
+/** CPU time of this process (all its threads) since `c`: wall time alone is noise on a shared machine. */
+const cpuMs = (c) => {
+  const u = process.cpuUsage(c);
+  return Math.round((u.user + u.system) / 1000);
+};
 
 async function writeStream(path, batches) {
   const fd = openSync(path, "w");
@@ -56,10 +63,17 @@ function rawWrite(bytes) {
 }
 
 try {
-  const fixture = join(work, "fixture.arrows");
+  // LASSO_MEASURE_FIXTURE: a file of the same fixture (rows, seed 1, schema) as an IPC stream, reused
+  // across runs instead of written anew (written there when missing; not removed)
+  const reuse = process.env.LASSO_MEASURE_FIXTURE;
+  const fixture = reuse ?? join(work, "fixture.arrows");
   let t = performance.now();
-  await writeStream(fixture, generateBatches({ rows, seed: 1, schema }));
-  process.stderr.write(`fixture written in ${ms(t)} ms\n`);
+  if (!reuse || !existsSync(reuse)) {
+    // under another name first: an interrupted run must not leave a partial fixture to be reused
+    await writeStream(`${fixture}.tmp-${process.pid}`, generateBatches({ rows, seed: 1, schema }));
+    renameSync(`${fixture}.tmp-${process.pid}`, fixture);
+    process.stderr.write(`fixture written in ${ms(t)} ms\n`);
+  }
   // the upsert: the first upsertRows keys (existing), 10 tag columns, new values (another seed)
   const upsert = join(work, "upsert.arrows");
   const picked = [];
@@ -80,32 +94,46 @@ try {
 
   // in memory (no data directory): the cost of ingest alone; the first run warms the JIT up
   let memoryLoadMs = 0;
+  let memoryLoadCpuMs = 0;
   let tags = 0;
+  let c;
   for (let i = 0; i < 2; i++) {
     t = performance.now();
+    c = process.cpuUsage();
     const mem = await openEngine({ threads: 0, shardRows });
     await mem.load({ entity: "user", key: KEY_COLUMN, body: body(fixture) });
     memoryLoadMs = ms(t);
+    memoryLoadCpuMs = cpuMs(c);
     tags = mem.entities()[0].tags;
     await mem.close();
   }
 
   const dataDir = join(work, "data");
   t = performance.now();
+  c = process.cpuUsage();
   let engine = await openEngine({ dataDir, threads: 0, shardRows, log });
   await engine.load({ entity: "user", key: KEY_COLUMN, body: body(fixture) });
   const durableLoadMs = ms(t);
+  const durableLoadCpuMs = cpuMs(c);
   const save = saves.pop();
   await engine.close();
   const bytes = dirBytes(dataDir);
   const rawMs = rawWrite(bytes);
 
-  // first open right after the load (the files may have left the page cache), then a second, warm one
+  // first open right after the load (the files may have left the page cache), then a second, warm one:
+  // until the store answers (openEngine returns), a first count over one tag, and until all is in
   const opens = [];
   for (let i = 0; i < 2; i++) {
+    const done = new Promise((r) => (resident = r));
+    const alive = setInterval(() => {}, 1000); // the background reader does not keep the process alive
     t = performance.now();
     engine = await openEngine({ dataDir, threads: 0, log });
-    opens.push({ ms: ms(t), columnsMs: opened.columnsMs, keysMs: opened.keysMs });
+    const servingMs = ms(t);
+    await engine.count({ entity: "user", expr: `${picked[0]} IS NOT NULL` });
+    const firstCountMs = ms(t);
+    const f = await done;
+    clearInterval(alive);
+    opens.push({ servingMs, firstCountMs, allResidentMs: ms(t), columnsMs: f.columnsMs, keysMs: f.keysMs, onDemandChunks: f.onDemand });
     if (i === 0) await engine.close();
   }
 
@@ -120,15 +148,20 @@ try {
       {
         rows,
         schema,
+        loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
         tags,
         shardRows,
         fixtureMB: Math.round(statSync(fixture).size / 1e6),
         dataDirMB: Math.round(bytes / 1e6),
         loadInMemoryMs: memoryLoadMs,
+        loadInMemoryCpuMs: memoryLoadCpuMs,
         loadDurableMs: durableLoadMs,
+        loadDurableCpuMs: durableLoadCpuMs,
         save: { files: save.files, MB: Math.round(save.bytes / 1e6), ms: save.tookMs, MBps: Math.round(save.bytes / 1e3 / save.tookMs) },
         rawWriteSameBytes: { ms: rawMs, MBps: Math.round(bytes / 1e3 / rawMs) },
         durableRowsPerSec: Math.round(rows / (durableLoadMs / 1000)),
+        durableMBps: Math.round(bytes / 1e3 / durableLoadMs),
+        durableVsRaw: Math.round((bytes / durableLoadMs / (bytes / rawMs)) * 1000) / 1000,
         open: opens,
         upsert: { rows: upsertRows, tags: picked.length, ms: upsertMs, save: { files: upsertSave.files, MB: Math.round(upsertSave.bytes / 1e6), ms: upsertSave.tookMs } },
       },
