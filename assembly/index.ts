@@ -19,7 +19,7 @@ export {
   codesInLutU8, codesInLutU8Scalar, codesInLutU16, codesInLutU16Scalar, codesInLutU32, codesInLutU32Scalar,
 } from "./predicate/codes-in";
 export { listHasAnyU16, listHasAnyU16Scalar, listHasAnyU32, listHasAnyU32Scalar } from "./predicate/list-has";
-export { scanBytes, copyBytes } from "./baseline";
+export { scanBytes, copyBytes, streamBytes } from "./baseline";
 export { keysToDecimal } from "./keys/decimal";
 
 /** End of the module's static data in memory: the engine must place nothing below it (wasm.ts checks). */

@@ -10,6 +10,7 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as arrow from "apache-arrow";
@@ -126,30 +127,53 @@ export function engineSummary(engine: Engine, entity: string): DataSummary {
 
 export const FINGERPRINT_VALUES_LIMIT = FINGERPRINT_VALUES;
 
+/**
+ * Record batches of an Arrow IPC file (or stream) on disk, read one at a time. Arrow JS given a Node
+ * stream of an IPC *file* first reads the whole file into one buffer (9.6 GB for the 100m fixture:
+ * "Invalid typed array length"); given a file handle it reads batch by batch. `close` releases the file.
+ */
+export async function readArrowFile(path: string): Promise<{
+  reader: arrow.AsyncRecordBatchFileReader | arrow.AsyncRecordBatchStreamReader;
+  close: () => Promise<void>;
+}> {
+  const handle = await open(path, "r");
+  try {
+    const reader = await arrow.RecordBatchReader.from(handle);
+    await reader.open();
+    return { reader, close: () => handle.close().catch(() => undefined) };
+  } catch (e) {
+    await handle.close().catch(() => undefined);
+    throw e;
+  }
+}
+
 /** The bytes of an Arrow IPC file as a stream, without some columns (re-encoded as an IPC stream). */
 export async function* ipcWithout(path: string, drop: ReadonlySet<string>): AsyncGenerator<Uint8Array> {
-  const reader = await arrow.RecordBatchReader.from(createReadStream(path, { highWaterMark: 1 << 22 }));
-  await reader.open();
-  const keep = reader.schema.fields.map((f, i) => [f, i] as const).filter(([f]) => !drop.has(f.name));
-  const schema = new arrow.Schema(keep.map(([f]) => f), reader.schema.metadata);
-  const type = new arrow.Struct(schema.fields);
-  const writer = new arrow.RecordBatchStreamWriter();
-  // The writer queues its output; this loop collects it. Everything queued for one batch is collected by
-  // the microtasks that run before the next setImmediate (as in fixtures/generate.ts writeFixture).
-  const ready: Uint8Array[] = [];
-  const drain = (async () => {
-    for await (const chunk of writer) ready.push(chunk);
-  })();
-  for await (const b of reader) {
-    // RecordBatch.select in apache-arrow 21 mis-pairs children with fields: build the projection by hand.
-    const children = keep.map(([, i]) => b.data.children[i]!);
-    writer.write(new arrow.RecordBatch(schema, arrow.makeData({ type, length: b.numRows, nullCount: 0, children })));
-    await new Promise<void>((r) => setImmediate(r));
+  const { reader, close } = await readArrowFile(path);
+  try {
+    const keep = reader.schema.fields.map((f, i) => [f, i] as const).filter(([f]) => !drop.has(f.name));
+    const schema = new arrow.Schema(keep.map(([f]) => f), reader.schema.metadata);
+    const type = new arrow.Struct(schema.fields);
+    const writer = new arrow.RecordBatchStreamWriter();
+    // The writer queues its output; this loop collects it. Everything queued for one batch is collected by
+    // the microtasks that run before the next setImmediate (as in fixtures/generate.ts writeFixture).
+    const ready: Uint8Array[] = [];
+    const drain = (async () => {
+      for await (const chunk of writer) ready.push(chunk);
+    })();
+    for await (const b of reader) {
+      // RecordBatch.select in apache-arrow 21 mis-pairs children with fields: build the projection by hand.
+      const children = keep.map(([, i]) => b.data.children[i]!);
+      writer.write(new arrow.RecordBatch(schema, arrow.makeData({ type, length: b.numRows, nullCount: 0, children })));
+      await new Promise<void>((r) => setImmediate(r));
+      yield* ready.splice(0);
+    }
+    writer.close();
+    await drain;
     yield* ready.splice(0);
+  } finally {
+    await close();
   }
-  writer.close();
-  await drain;
-  yield* ready.splice(0);
 }
 
 export interface LoadedEngine {

@@ -12,7 +12,7 @@
  * (TINYINT … UBIGINT), float and decimal → DOUBLE (the value SEL compares), time → TIMESTAMP (µs, UTC),
  * multi → VARCHAR[].
  */
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { once } from "node:events";
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
@@ -21,6 +21,7 @@ import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { LassoError } from "../engine/errors.js";
 import { quoteIdent, quoteString } from "./sql.js";
 import { keyDigest, type KeyDigest } from "./keys.js";
+import { readArrowFile } from "./data.js";
 
 /** Separates list items inside one CSV field (a control character no tag value in the fixtures holds). */
 const LIST_SEP = "\x1f";
@@ -43,6 +44,8 @@ export interface DuckPeerOptions {
   cacheDir: string;
   /** DuckDB worker threads (default: cores). */
   threads?: number;
+  /** DuckDB's memory_limit, e.g. "4GB" (default: DuckDB's, 80% of RAM); on a shared machine beside a large engine. */
+  memoryLimit?: string;
   /** "file": query the cached database (warm buffer pool); "memory": copy it into an in-memory database first. */
   storage?: "file" | "memory";
   onProgress?: (phase: string, done: number, total: number) => void;
@@ -106,6 +109,7 @@ export class DuckPeer {
     const threads = opts.threads ?? 0;
     const settings: Record<string, string> = {};
     if (threads > 0) settings["threads"] = String(threads);
+    if (opts.memoryLimit) settings["memory_limit"] = opts.memoryLimit;
     const storage = opts.storage ?? "file";
     let instance: DuckDBInstance;
     if (storage === "memory") {
@@ -229,55 +233,58 @@ async function buildDatabase(path: string, opts: DuckPeerOptions, cols: readonly
 async function writeCsv(file: string, csvPath: string, key: string, cols: readonly string[],
   onProgress?: (phase: string, done: number, total: number) => void): Promise<{ rows: number; encoders: ColumnEncoder[]; bytes: number }> {
   mkdirSync(dirname(csvPath), { recursive: true });
-  const reader = await arrow.RecordBatchReader.from(createReadStream(file, { highWaterMark: 1 << 22 }));
-  await reader.open();
-  const schema = reader.schema;
-  const wanted = [key, ...cols];
-  const fields = wanted.map((name) => {
-    const i = schema.fields.findIndex((f) => f.name === name);
-    if (i < 0) throw new LassoError("bad_request", `DuckDB peer: column ${name} is not in ${file}`);
-    return { index: i, field: schema.fields[i]! };
-  });
-  const encoders = fields.map(({ field }) => encoderFor(field));
-  const out = createWriteStream(csvPath, { highWaterMark: 1 << 22 });
-  let bytes = 0;
-  const write = async (text: string) => {
-    bytes += Buffer.byteLength(text);
-    if (!out.write(text)) await once(out, "drain");
-  };
-  await write(encoders.map((e) => csvQuote(e.name)).join(",") + "\n");
-  let rows = 0;
-  const total = statSync(file).size;
-  let seen = 0;
-  for await (const batch of reader) {
-    const datas = fields.map(({ index }) => batch.data.children[index]!);
-    // Data read from IPC starts at offset 0; the encoders index the value buffers from there.
-    for (const d of datas) if (d.offset !== 0) throw new LassoError("internal", "DuckDB peer: a sliced Arrow column");
-    const n = batch.numRows;
-    const encode = encoders.map((e) => e.encode);
-    const width = encode.length;
-    // Row by row into one string per batch: no per-cell arrays (this loop runs rows × columns times).
-    let text = "";
-    for (let i = 0; i < n; i++) {
-      for (let c = 0; c < width; c++) {
-        const d = datas[c]!;
-        text += (c === 0 ? "" : ",") + (d.nullCount > 0 && !d.getValid(i) ? NULL_TEXT : encode[c]!(d, i));
+  const { reader, close } = await readArrowFile(file);
+  try {
+    const schema = reader.schema;
+    const wanted = [key, ...cols];
+    const fields = wanted.map((name) => {
+      const i = schema.fields.findIndex((f) => f.name === name);
+      if (i < 0) throw new LassoError("bad_request", `DuckDB peer: column ${name} is not in ${file}`);
+      return { index: i, field: schema.fields[i]! };
+    });
+    const encoders = fields.map(({ field }) => encoderFor(field));
+    const out = createWriteStream(csvPath, { highWaterMark: 1 << 22 });
+    let bytes = 0;
+    const write = async (text: string) => {
+      bytes += Buffer.byteLength(text);
+      if (!out.write(text)) await once(out, "drain");
+    };
+    await write(encoders.map((e) => csvQuote(e.name)).join(",") + "\n");
+    let rows = 0;
+    const total = statSync(file).size;
+    let seen = 0;
+    for await (const batch of reader) {
+      const datas = fields.map(({ index }) => batch.data.children[index]!);
+      // Data read from IPC starts at offset 0; the encoders index the value buffers from there.
+      for (const d of datas) if (d.offset !== 0) throw new LassoError("internal", "DuckDB peer: a sliced Arrow column");
+      const n = batch.numRows;
+      const encode = encoders.map((e) => e.encode);
+      const width = encode.length;
+      // Row by row into one string per batch: no per-cell arrays (this loop runs rows × columns times).
+      let text = "";
+      for (let i = 0; i < n; i++) {
+        for (let c = 0; c < width; c++) {
+          const d = datas[c]!;
+          text += (c === 0 ? "" : ",") + (d.nullCount > 0 && !d.getValid(i) ? NULL_TEXT : encode[c]!(d, i));
+        }
+        text += "\n";
+        // Short strings die young: flushing every few thousand rows keeps the collector's work small.
+        if ((i & 4095) === 4095) {
+          await write(text);
+          text = "";
+        }
       }
-      text += "\n";
-      // Short strings die young: flushing every few thousand rows keeps the collector's work small.
-      if ((i & 4095) === 4095) {
-        await write(text);
-        text = "";
-      }
+      await write(text);
+      rows += n;
+      seen += batch.data.byteLength;
+      onProgress?.("duckdb csv", Math.min(seen, total), total);
     }
-    await write(text);
-    rows += n;
-    seen += batch.data.byteLength;
-    onProgress?.("duckdb csv", Math.min(seen, total), total);
+    out.end();
+    await once(out, "finish");
+    return { rows, encoders, bytes };
+  } finally {
+    await close();
   }
-  out.end();
-  await once(out, "finish");
-  return { rows, encoders, bytes };
 }
 
 function csvQuote(s: string): string {

@@ -145,9 +145,27 @@ export function formatResult(r: BenchResult): string {
   if (mode === "rate") parts.push(totalsSection(r, "Open-loop rate (latency from the intended send time: corrected for coordinated omission)", r.runs.filter((x) => x.totals)));
   if (mode === "load") parts.push(loadSection(r));
   parts.push(checksSection(r));
-  if (r.kernels?.length) parts.push("### Kernels (GB/s beside a same-run memory scan)", formatKernelTable(r.kernels));
+  if (r.resources) parts.push(resourcesSection(r));
+  if (r.kernels?.length) {
+    parts.push("### Kernels (GB/s beside a same-run baseline moving the same bytes, both uncached)", formatKernelTable(r.kernels));
+  }
   if (r.notes.length) parts.push(r.notes.map((n) => `- ${n}`).join("\n"));
   return parts.filter((p) => p !== "").join("\n\n") + "\n";
+}
+
+function resourcesSection(r: BenchResult): string {
+  const x = r.resources!;
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+  const out = ["### Memory and machine load (this process)", ""];
+  const e = x.engine;
+  if (e) {
+    out.push(`- engine, when ready (before any peer opened): ${int(e.rows)} rows; tag data ${gib(e.storeBytes)} (${e.storeBytesPerRow.toFixed(1)} B/row)`
+      + (e.wasmMemoryBytes !== undefined ? `; Wasm memory ${gib(e.wasmMemoryBytes)} in ${e.shards} shards (${e.wasmBytesPerRow!.toFixed(1)} B/row)` : "")
+      + `; RSS ${(e.rssBytesPerRow).toFixed(1)} B/row, peak RSS so far ${(e.peakRssBytesPerRow).toFixed(1)} B/row`);
+  }
+  out.push("", table(["phase", "at s", "RSS", "peak RSS", "load avg 1/5/15"],
+    x.samples.map((s) => [s.phase, (s.atMs / 1000).toFixed(0), gib(s.rssBytes), gib(s.peakRssBytes), s.loadAvg.map((v) => v.toFixed(2)).join(" ")])));
+  return out.join("\n");
 }
 
 function short(target: string): string {

@@ -143,7 +143,39 @@ export interface BenchResult {
   /** `failures`: queries a system did not answer (error or timeout); they have no figures there. */
   checks: { countsAgree: boolean; idsAgree: boolean; mismatches: Mismatch[]; failures: { query: string; target: string; error: string }[] };
   kernels?: KernelBenchResult[];
+  /** Memory and machine load of this process while it ran (bench/run-bench.ts). */
+  resources?: ResourceFigures;
   notes: string[];
+}
+
+/** /proc/self/status and os.loadavg() at points of a run (Linux; elsewhere RSS figures are 0). */
+export interface ResourceSample {
+  phase: string;
+  /** Milliseconds since the run started. */
+  atMs: number;
+  rssBytes: number;
+  /** Peak RSS of the process so far (VmHWM). */
+  peakRssBytes: number;
+  /** 1, 5 and 15 minute load averages of the machine. */
+  loadAvg: number[];
+}
+
+export interface ResourceFigures {
+  samples: ResourceSample[];
+  /** The engine of this process (local targets), measured when it was ready, before any peer opened. */
+  engine?: {
+    rows: number;
+    /** Tag data in Wasm memory (`stats().bytes`). */
+    storeBytes: number;
+    /** Sizes of the entity's shard memories (WebAssembly.Memory buffers), when the engine lets the bench see them. */
+    wasmMemoryBytes?: number;
+    shards?: number;
+    /** RSS and peak RSS of the process when the engine was ready, per row. */
+    rssBytesPerRow: number;
+    peakRssBytesPerRow: number;
+    storeBytesPerRow: number;
+    wasmBytesPerRow?: number;
+  };
 }
 
 // ---- environment ---------------------------------------------------------------------------------
@@ -362,6 +394,31 @@ export const RESULT_SCHEMA: JsonSchema = {
         properties: {
           kernel: str, form: { enum: ["simd", "scalar", "baseline"] }, rows: count, bytes: count, ms: nonNeg, gbps: nonNeg,
           scanGbps: nonNeg, ratio: nonNeg, simdSpeedup: nonNeg,
+          readBytes: count, writtenBytes: count, kind: { enum: ["bitmap", "predicate", "other"] }, target: nonNeg, samples: count, baseline: str,
+          bestMs: nonNeg, baselineBestMs: nonNeg, ratioBest: nonNeg,
+        },
+      },
+    },
+    resources: {
+      type: "object",
+      required: ["samples"],
+      additionalProperties: false,
+      properties: {
+        samples: {
+          type: "array",
+          items: {
+            type: "object", required: ["phase", "atMs", "rssBytes", "peakRssBytes", "loadAvg"], additionalProperties: false,
+            properties: { phase: str, atMs: nonNeg, rssBytes: count, peakRssBytes: count, loadAvg: { type: "array", items: nonNeg } },
+          },
+        },
+        engine: {
+          type: "object",
+          required: ["rows", "storeBytes", "rssBytesPerRow", "peakRssBytesPerRow", "storeBytesPerRow"],
+          additionalProperties: false,
+          properties: {
+            rows: count, storeBytes: count, wasmMemoryBytes: count, shards: count,
+            rssBytesPerRow: nonNeg, peakRssBytesPerRow: nonNeg, storeBytesPerRow: nonNeg, wasmBytesPerRow: nonNeg,
+          },
         },
       },
     },

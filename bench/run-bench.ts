@@ -6,7 +6,8 @@
  *   const result = await runBench({ targets: ["engine"], peer: "duckdb", fixture: "1m", workload: SEG_V1, mode: "latency" });
  *   console.log(formatResult(result));
  */
-import { createReadStream, mkdtempSync, rmSync, statSync } from "node:fs";
+import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import * as arrow from "apache-arrow";
 import type { Engine } from "../engine/api.js";
@@ -16,7 +17,7 @@ import { collectTags, format, parseExpr } from "../engine/expr/index.js";
 import type { TagType } from "../engine/expr/ast.js";
 import type { SizeName } from "../fixtures/schema.js";
 import {
-  defaultCacheDir, engineForFile, engineSummary, ensureFixture, fileSha256, FINGERPRINT_VALUES_LIMIT, loadFile, summaryFingerprint,
+  defaultCacheDir, engineForFile, engineSummary, ensureFixture, fileSha256, FINGERPRINT_VALUES_LIMIT, loadFile, readArrowFile, summaryFingerprint,
   type DataSummary, type FixtureFile,
 } from "./data.js";
 import { DuckPeer } from "./duckdb.js";
@@ -24,7 +25,8 @@ import { runKernelBench } from "./kernels.js";
 import { pairKey, runLatency, runRate, runThroughput, type WeightedQuery } from "./modes.js";
 import { silentProgress, type Progress } from "./progress.js";
 import {
-  environment, RESULT_FORMAT, type BenchResult, type Comparison, type LoadFigures, type Mismatch, type Mode, type RunResult,
+  environment, RESULT_FORMAT, type BenchResult, type Comparison, type LoadFigures, type Mismatch, type Mode, type ResourceFigures,
+  type ResourceSample, type RunResult,
 } from "./result.js";
 import { selToSql } from "./sql.js";
 import { geometricMean } from "./stats.js";
@@ -80,6 +82,65 @@ interface Opened {
   notes: string[];
 }
 
+/** Peak and current RSS from /proc/self/status (0 where there is none). */
+function procMemory(): { rss: number; hwm: number } {
+  try {
+    const s = readFileSync("/proc/self/status", "utf8");
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(s)?.[1] ?? 0) * 1024;
+    return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
+  } catch {
+    return { rss: 0, hwm: 0 };
+  }
+}
+
+/**
+ * Shard count and Wasm memory bytes of an entity. Not public API: the bench looks through the engine's
+ * private `stores` (engine/engine.ts) to each store's `memories` (engine/store/entity.ts), and reports
+ * nothing when that shape has changed.
+ */
+function engineMemories(engine: Engine, entity: string): { shards: number; wasmMemoryBytes: number } | undefined {
+  const stores = (engine as unknown as { stores?: unknown }).stores;
+  if (!(stores instanceof Map)) return undefined;
+  const store = stores.get(entity) as { memories?: unknown } | undefined;
+  if (!store || !Array.isArray(store.memories)) return undefined;
+  let bytes = 0;
+  for (const m of store.memories as { memory?: unknown }[]) {
+    if (!(m.memory instanceof WebAssembly.Memory)) return undefined;
+    bytes += m.memory.buffer.byteLength;
+  }
+  return { shards: store.memories.length, wasmMemoryBytes: bytes };
+}
+
+/** Memory and load samples through a run, and the engine's bytes per row once it is ready. */
+class Resources {
+  readonly samples: ResourceSample[] = [];
+  engine?: ResourceFigures["engine"];
+  private readonly t0 = performance.now();
+
+  sample(phase: string): ResourceSample {
+    const m = procMemory();
+    const s = { phase, atMs: Math.round(performance.now() - this.t0), rssBytes: m.rss, peakRssBytes: m.hwm, loadAvg: loadavg().map((x) => Math.round(x * 100) / 100) };
+    this.samples.push(s);
+    return s;
+  }
+
+  engineReady(engine: Engine, entity: string): void {
+    const s = this.sample("engine ready (before any peer)");
+    const rows = engine.entities().find((e) => e.name === entity)?.rows ?? 0;
+    if (rows === 0) return;
+    const storeBytes = engine.stats().bytes;
+    const mem = engineMemories(engine, entity);
+    this.engine = {
+      rows, storeBytes, rssBytesPerRow: s.rssBytes / rows, peakRssBytesPerRow: s.peakRssBytes / rows, storeBytesPerRow: storeBytes / rows,
+      ...(mem ? { shards: mem.shards, wasmMemoryBytes: mem.wasmMemoryBytes, wasmBytesPerRow: mem.wasmMemoryBytes / rows } : {}),
+    };
+  }
+
+  figures(): ResourceFigures {
+    return { samples: this.samples, ...(this.engine ? { engine: this.engine } : {}) };
+  }
+}
+
 export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const p = o.progress ?? silentProgress;
   const entity = o.entity ?? o.workload.entity;
@@ -92,7 +153,10 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const queryTimeoutMs = (o.queryTimeoutS ?? DEFAULTS.queryTimeoutS) * 1000;
   if (o.targets.length === 0) throw new LassoError("bad_request", "give at least one --target");
 
-  const opened = o.mode === "load" ? await openForLoad(o, entity, cacheDir, p) : await openTargets(o, entity, key, cacheDir, p);
+  const resources = new Resources();
+  resources.sample("start");
+  const opened = o.mode === "load" ? await openForLoad(o, entity, cacheDir, p) : await openTargets(o, entity, key, cacheDir, p, resources);
+  resources.sample("data ready");
   try {
     const queries = o.mode === "load" ? [] : await prepareQueries(o.workload, entity, opened, p);
     const all: Target[] = [...opened.targets, ...(opened.peer ? [opened.peer] : [])];
@@ -107,6 +171,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
 
     if (o.mode !== "load") {
       checks = await verify(all, queries, queryTimeoutMs, fail, checks.failures, p);
+      resources.sample("answers checked");
       if (checks.mismatches.length > 0) {
         p.log(`MISMATCH: the systems disagree on ${checks.mismatches.map((m) => m.query).join(", ")} — see the checks in the report`);
       }
@@ -155,6 +220,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
         break;
     }
     p.clear();
+    resources.sample("measured");
 
     const comparisons = compareWithPeer(runs, o.mode);
     const summary = summarize(comparisons);
@@ -163,6 +229,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       p.log(`kernels: ${o.kernelRows.toLocaleString("en-US")} rows`);
       kernels = await runKernelBench({ rows: o.kernelRows, seed, log: (l) => p.update(l.trim()) });
       p.clear();
+      resources.sample("kernels measured");
     }
     const duck = opened.peer?.peer;
     const config: BenchResult["config"] = {
@@ -207,6 +274,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       notes: opened.notes,
     };
     if (kernels) result.kernels = kernels;
+    result.resources = resources.figures();
     return result;
   } finally {
     p.clear();
@@ -239,7 +307,7 @@ function isRemote(t: string): boolean {
   return /^(ws|wss|http|https):\/\//.test(t);
 }
 
-async function openTargets(o: BenchOptions, entity: string, key: string, cacheDir: string, p: Progress): Promise<Opened> {
+async function openTargets(o: BenchOptions, entity: string, key: string, cacheDir: string, p: Progress, resources: Resources): Promise<Opened> {
   const cleanup: Opened["cleanup"] = [];
   const notes: string[] = [];
   for (const t of o.targets) {
@@ -297,14 +365,27 @@ async function openTargets(o: BenchOptions, entity: string, key: string, cacheDi
     // Segments first: the summary (and so the fingerprint) does not depend on them, queries do.
     for (const target of targets) await createSegments(target, o.workload, entity);
     const summaries = await Promise.all(targets.map((t) => summaryOf(t, entity, engine)));
+    if (engine) {
+      resources.engineReady(engine, entity);
+      const e = resources.engine;
+      if (e) {
+        p.log(`engine: ${e.rows.toLocaleString("en-US")} rows, ${(e.storeBytes / 2 ** 30).toFixed(2)} GiB tag data (${e.storeBytesPerRow.toFixed(1)} B/row)`
+          + (e.wasmMemoryBytes !== undefined ? `, ${e.shards} shards, ${(e.wasmMemoryBytes / 2 ** 30).toFixed(2)} GiB Wasm memory (${e.wasmBytesPerRow!.toFixed(1)} B/row)` : "")
+          + `, RSS ${(e.rssBytesPerRow * e.rows / 2 ** 30).toFixed(2)} GiB (peak ${(e.peakRssBytesPerRow * e.rows / 2 ** 30).toFixed(2)} GiB)`);
+      }
+    }
     const fps = new Set(summaries.map(summaryFingerprint));
     if (fps.size > 1) notes.push(`WARNING: the targets hold different data (fingerprints ${[...fps].map((x) => x.slice(0, 12)).join(", ")})`);
     let peer: DuckTarget | undefined;
     if (o.peer === "duckdb") {
       const columns = workloadColumns(o.workload);
+      // The 100m engine takes ~11 GB; on a shared 24 GiB machine DuckDB's default limit (80% of RAM) lets the
+      // two together run out of memory, so the limit can be set (and is then noted in the result).
+      const memoryLimit = process.env["LASSO_BENCH_DUCKDB_MEMORY"] || undefined;
       const duck = await DuckPeer.open({
         file: f.file!, fileSha256: f.sha!, entity, key, columns, cacheDir,
         ...(o.duckdbThreads !== undefined ? { threads: o.duckdbThreads } : {}),
+        ...(memoryLimit ? { memoryLimit } : {}),
         storage: o.duckdbStorage ?? "file",
         onProgress: (phase, done, total) => p.update(`${phase}: ${((100 * done) / Math.max(total, 1)).toFixed(0)}%`),
         log: (l) => p.log(l),
@@ -312,7 +393,9 @@ async function openTargets(o: BenchOptions, entity: string, key: string, cacheDi
       if (duck.load) p.log(`duckdb: CSV written in ${(duck.load.csvMs / 1000).toFixed(1)} s, read_csv into a table in ${(duck.load.loadMs / 1000).toFixed(1)} s`);
       peer = new DuckTarget(duck);
       cleanup.push(() => peer!.close());
+      resources.sample("peer ready");
       notes.push(`DuckDB holds the key and the ${columns.length} tags the workload uses (a column store reads only those); it queries its own storage, warm.`);
+      if (memoryLimit) notes.push(`DuckDB ran with memory_limit = ${memoryLimit} (LASSO_BENCH_DUCKDB_MEMORY), not its default of 80% of RAM.`);
     }
     for (const x of excluded) notes.push(`WARNING: the engine refused column ${x.column} (${x.reason}); it was loaded without it`);
     const o2: Opened = { targets, cleanup, summary: summaries[0]!, excluded, source: f.source, notes };
@@ -454,10 +537,9 @@ function summarize(comparisons: readonly Comparison[]): BenchResult["summary"] {
 async function openForLoad(o: BenchOptions, entity: string, cacheDir: string, p: Progress): Promise<Opened> {
   const f = await resolveFile(o, cacheDir, p);
   if (!f.file) throw new LassoError("bad_request", "load mode needs an Arrow file: give --fixture NAME or --file FILE.arrow");
-  const reader = await arrow.RecordBatchReader.from(createReadStream(f.file));
-  await reader.open();
+  const { reader, close } = await readArrowFile(f.file);
   const tags = reader.schema.fields.filter((x) => x.name !== (o.key ?? "user_id")).map((x) => ({ name: x.name, type: "?", rowsWithValue: 0 }));
-  await reader.return();
+  await close();
   const rows = f.fixture?.rows ?? 0;
   const o2: Opened = {
     targets: [], cleanup: [], excluded: [], source: f.source, notes: [],
@@ -522,10 +604,9 @@ async function runLoads(o: BenchOptions, opened: Opened, entity: string, key: st
   if (o.peer === "duckdb") {
     const tmp = mkdtempSync(join(cacheDir, "duckload-"));
     try {
-      const reader = await arrow.RecordBatchReader.from(createReadStream(file));
-      await reader.open();
+      const { reader, close } = await readArrowFile(file);
       const columns = reader.schema.fields.map((x) => x.name).filter((n) => n !== key && !opened.excluded.some((e) => e.column === n));
-      await reader.return();
+      await close();
       p.log(`load: ${file} into DuckDB (${columns.length} columns, via CSV)`);
       const duck = await DuckPeer.open({
         file, fileSha256: opened.fileSha ?? "nohash", entity, key, columns, cacheDir: tmp,
