@@ -40,10 +40,18 @@ function rowsFromEnv(name: string, fallback: string): SizeName | number {
   return Number(m[1]!.replaceAll("_", "")) * (m[2] === "" ? 1 : m[2] === "k" ? 1_000 : 1_000_000);
 }
 
-/** A `lasso serve` child over a data directory; resolves once it logged its URL. */
+/** Longest wait for a started server to have every column resident before measuring anyway. */
+const RESIDENT_WAIT_MS = 300_000;
+
+/**
+ * A `lasso serve` child over a data directory; resolves once it listens and has every column resident
+ * (it serves at once and reads columns behind: measuring before that would charge the reads to the server).
+ */
 async function startServer(dataDir: string, p: Progress): Promise<{ url: string; child: ChildProcess }> {
   const cli = join(repoRoot(), "dist", "server", "cli.js");
   const child = spawn(process.execPath, [cli, "serve", "--data", dataDir, "--port", "0"], { stdio: ["ignore", "inherit", "pipe"] });
+  let resident!: () => void;
+  const allResident = new Promise<void>((r) => (resident = r));
   const url = await new Promise<string>((resolve, reject) => {
     // its log (JSON lines on stderr, since that is a pipe here) is read for as long as it runs
     const lines = createInterface({ input: child.stderr! });
@@ -57,9 +65,15 @@ async function startServer(dataDir: string, p: Progress): Promise<{ url: string;
       }
       if (rec.msg === "listening" && rec.url) resolve(rec.url);
       else if (rec.msg?.startsWith("opened") || rec.level === "error" || rec.level === "warn") p.log(`server: ${rec.msg}`);
+      if (rec.msg?.startsWith("opened")) resident();
     });
     child.once("exit", (code) => reject(new Error(`lasso serve exited with ${code} before listening`)));
   });
+  p.update("server: waiting for its columns to be resident");
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), RESIDENT_WAIT_MS)));
+  if (await Promise.race([allResident.then(() => false), late])) p.log(`WARNING: the server did not say its columns were resident within ${RESIDENT_WAIT_MS / 1000} s; measuring anyway`);
+  clearTimeout(timer);
   p.log(`server: ${url} (pid ${child.pid}, its own process)`);
   return { url, child };
 }
