@@ -13,7 +13,7 @@ import { formatResult } from "../../bench/report.js";
 import { MODES, validateResult, type Mode } from "../../bench/result.js";
 import { runBench, type BenchOptions } from "../../bench/run-bench.js";
 import { BUILTIN_WORKLOADS, resolveWorkload, type Workload } from "../../bench/workload.js";
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Command } from "./command.js";
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Command } from "./command.js";
 
 const usage = `Usage: lasso bench [options]
        lasso bench compare A.json B.json [--threshold 0.05]
@@ -78,7 +78,6 @@ Examples:
   lasso bench compare bench/results/before.json bench/results/after.json
 `;
 
-class UsageError extends Error {}
 
 function positiveInt(flag: string, text: string | undefined, min = 1): number | undefined {
   if (text === undefined) return undefined;

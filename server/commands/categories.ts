@@ -2,10 +2,9 @@
  * `lasso categories`: the tag tree (标签树), offline on `<data>/catalog.db`. Categories nest to any
  * depth; moves never create cycles; a category is deleted only when empty or with `--move-to`.
  */
-import { parseArgs } from "node:util";
-import { isLassoError } from "../../engine/errors.js";
 import { TagCatalog, resolveDataDir, type CategoryNode, type Principal } from "../../engine/catalog/index.js";
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Command } from "./command.js";
+import { parseSubcommand, printJson, runCatalogCli } from "./catalog-cli.js";
+import { EXIT_OK, UsageError, type Command } from "./command.js";
 
 const USAGE = `Usage: lasso categories <subcommand> [options]
 
@@ -27,69 +26,38 @@ Options:
   -h, --help   this text
 `;
 
-class UsageError extends Error {}
-
 export const command: Command = {
   name: "categories",
   summary: "the tag tree: list, add, rename, move, delete categories (offline)",
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
-    try {
-      return main(argv);
-    } catch (e) {
-      if (e instanceof UsageError) {
-        process.stderr.write(`lasso categories: ${e.message}\n\n${USAGE}`);
-        return EXIT_USAGE;
-      }
-      if (isLassoError(e)) {
-        process.stderr.write(`lasso categories: ${e.code}: ${e.message}\n`);
-        return EXIT_FAILURE;
-      }
-      throw e;
-    }
+    return runCatalogCli("categories", USAGE, () => main(argv));
   },
 };
 
 function main(argv: string[]): number {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        data: { type: "string" },
-        as: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-        entity: { type: "string" },
-        depth: { type: "string" },
-        parent: { type: "string" },
-        description: { type: "string" },
-        "move-to": { type: "string" },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return EXIT_OK;
-  }
-  const [sub, ...args] = positionals;
-  if (sub === undefined) throw new UsageError("missing subcommand");
-  const arity: Record<string, number> = { tree: 0, show: 1, add: 1, rename: 2, describe: 2, move: 1, rm: 1 };
-  const want = arity[sub];
-  if (want === undefined) throw new UsageError(`unknown subcommand ${sub}`);
-  if (args.length !== want) throw new UsageError(`${sub} takes ${want} argument${want === 1 ? "" : "s"}`);
+  const options = {
+    data: { type: "string" },
+    as: { type: "string" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+    entity: { type: "string" },
+    depth: { type: "string" },
+    parent: { type: "string" },
+    description: { type: "string" },
+    "move-to": { type: "string" },
+  } as const;
+  const arity = { tree: 0, show: 1, add: 1, rename: 2, describe: 2, move: 1, rm: 1 };
+  const parsed = parseSubcommand(argv, options, USAGE, arity);
+  if (!parsed) return EXIT_OK;
+  const { values, sub, args } = parsed;
   const json = values.json === true;
   const cat = TagCatalog.open({ dataDir: resolveDataDir(values.data), usageFlushMs: 0 });
   try {
     switch (sub) {
       case "tree": {
         const t = cat.tree({ entity: values.entity, depth: values.depth === undefined ? undefined : intArg("--depth", values.depth) });
-        if (json) print(t);
+        if (json) printJson(t);
         else {
           const out: string[] = [];
           const walk = (n: CategoryNode, indent: string) => {
@@ -104,7 +72,7 @@ function main(argv: string[]): number {
       }
       case "show": {
         const c = cat.category(intArg("ID", args[0]!), { entity: values.entity, limit: 500 });
-        if (json) print(c);
+        if (json) printJson(c);
         else {
           process.stdout.write(`${c.path.map((p) => p.name).join(" / ")}  [${c.category.id}]  version ${c.category.version}\n`);
           if (c.category.description) process.stdout.write(`${c.category.description}\n`);
@@ -119,7 +87,7 @@ function main(argv: string[]): number {
       case "add": {
         const parentId = values.parent === undefined || values.parent === "root" ? null : intArg("--parent", values.parent);
         const c = cat.createCategory({ name: args[0]!, parentId, description: values.description }, actorFor(cat, values.as));
-        if (json) print(c);
+        if (json) printJson(c);
         else process.stdout.write(`added category ${c.name} [${c.id}]\n`);
         return EXIT_OK;
       }
@@ -137,7 +105,7 @@ function main(argv: string[]): number {
           patch = { parentId: values.parent === "root" ? null : intArg("--parent", values.parent) };
         }
         const c = cat.updateCategory(id, patch, { actor, expectedVersion: current.version });
-        if (json) print(c);
+        if (json) printJson(c);
         else process.stdout.write(`category [${c.id}] is now ${cat.category(c.id, { limit: 0 }).path.map((p) => p.name).join(" / ")}\n`);
         return EXIT_OK;
       }
@@ -146,7 +114,7 @@ function main(argv: string[]): number {
         const raw = values["move-to"];
         const moveTo = raw === undefined ? undefined : raw === "root" ? null : intArg("--move-to", raw);
         const r = cat.deleteCategory(id, { actor: actorFor(cat, values.as), moveTo });
-        if (json) print({ deleted: id, ...r });
+        if (json) printJson({ deleted: id, ...r });
         else process.stdout.write(`deleted category ${id} (moved ${r.movedTags} tags, ${r.movedCategories} subcategories)\n`);
         return EXIT_OK;
       }
@@ -166,8 +134,4 @@ function actorFor(cat: TagCatalog, as: string | undefined): Principal | null {
 function intArg(flag: string, s: string): number {
   if (!/^[0-9]{1,15}$/.test(s)) throw new UsageError(`${flag} must be a non-negative integer; got ${s}`);
   return Number(s);
-}
-
-function print(x: unknown): void {
-  process.stdout.write(`${JSON.stringify(x, null, 2)}\n`);
 }

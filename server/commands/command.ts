@@ -16,3 +16,6 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 /** Bad flags or arguments. */
 export const EXIT_USAGE = 2;
+
+/** Bad flags or arguments: the command prints the message (and how to get help) and exits EXIT_USAGE. */
+export class UsageError extends Error {}

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { FIXTURE_NOW_ISO, KEY_COLUMN, SIZES, tagsOf, writeFixture, type SchemaName, type SizeName } from "../../fixtures/generate.js";
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Command } from "./command.js";
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Command } from "./command.js";
 
 const SIZE_NAMES = Object.keys(SIZES) as SizeName[];
 
@@ -32,7 +32,6 @@ Examples:
   lasso load users-10m.arrow --entity user --key ${KEY_COLUMN}
 `;
 
-class UsageError extends Error {}
 
 function parseCount(flag: string, text: string): number {
   const m = /^(\d[\d_]*)([kKmM]?)$/.exec(text.trim());

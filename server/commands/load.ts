@@ -5,8 +5,8 @@
 import { createReadStream, statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { openEngine } from "../../engine/engine.js";
-import { EXIT_OK, type Command } from "./command.js";
-import { UsageError, reportError } from "./offline.js";
+import { EXIT_OK, UsageError, type Command } from "./command.js";
+import { reportError } from "./offline.js";
 
 export const command: Command = {
   name: "load",

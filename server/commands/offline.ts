@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import type { Engine } from "../../engine/api.js";
 import { LassoError } from "../../engine/errors.js";
 import { openEngine } from "../../engine/engine.js";
-import { EXIT_FAILURE, EXIT_USAGE } from "./command.js";
+import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./command.js";
 
 export const SOURCE_FLAGS = `Data (one of):
   --data DIR          data directory (env LASSO_DATA; default ./data)
@@ -28,7 +28,6 @@ export interface Offline {
   values: Record<string, string | boolean | undefined>;
 }
 
-export class UsageError extends Error {}
 
 export async function openOffline(argv: string[], extra: Record<string, { type: "string" | "boolean" }> = {}): Promise<Offline> {
   let parsed;

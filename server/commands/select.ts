@@ -1,6 +1,6 @@
 import type { KeyTextFormat } from "../../engine/api.js";
-import { EXIT_OK, type Command } from "./command.js";
-import { SOURCE_FLAGS, UsageError, openOffline, reportError } from "./offline.js";
+import { EXIT_OK, UsageError, type Command } from "./command.js";
+import { SOURCE_FLAGS, openOffline, reportError } from "./offline.js";
 
 export const command: Command = {
   name: "select",

@@ -8,7 +8,7 @@ import type { Engine } from "../../engine/api.js";
 import { createServer } from "../app.js";
 import { createLogger, type Logger } from "../log.js";
 import { DEFAULT_HOST, DEFAULT_PORT } from "../options.js";
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Command } from "./command.js";
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Command } from "./command.js";
 
 export const DEFAULT_DATA_DIR = "./data";
 
@@ -53,7 +53,6 @@ function nonNegativeInt(name: string, v: string | undefined): number | undefined
   return Number(v);
 }
 
-export class UsageError extends Error {}
 
 /** Flags win over environment variables, which win over defaults. */
 export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeSettings {

@@ -6,8 +6,8 @@ import { readdir } from "node:fs/promises";
 import type { Engine } from "../../engine/api.js";
 import { ipcStream } from "../arrow-ipc.js";
 import type { Logger } from "../log.js";
-import { EXIT_USAGE, type Command } from "./command.js";
-import { SERVE_FLAGS, UsageError, parseServeArgs, runServer, type RunHooks, type ServeSettings } from "./serve.js";
+import { EXIT_USAGE, UsageError, type Command } from "./command.js";
+import { SERVE_FLAGS, parseServeArgs, runServer, type RunHooks, type ServeSettings } from "./serve.js";
 
 /** The demo data set: fixtures/generate.ts at this size and seed, loaded as entity `user`. */
 export const DEMO = { rows: 100_000, seed: 42, entity: "user", key: "user_id" } as const;

@@ -4,8 +4,6 @@
  * In multi-user mode every change names its actor with `--as USER`, whose roles and the review rules
  * apply exactly as over HTTP.
  */
-import { parseArgs } from "node:util";
-import { isLassoError } from "../../engine/errors.js";
 import {
   GRADES,
   PRODUCTION_TYPES,
@@ -24,7 +22,8 @@ import {
   type TagView,
 } from "../../engine/catalog/index.js";
 import type { TagType } from "../../engine/expr/ast.js";
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Command } from "./command.js";
+import { parseSubcommand, printJson, runCatalogCli, type Subcommand } from "./catalog-cli.js";
+import { EXIT_OK, UsageError, type Command } from "./command.js";
 
 /** Lifecycle verbs and the status each moves a tag to. */
 const VERBS: Readonly<Record<string, TagStatus>> = {
@@ -69,26 +68,12 @@ Options:
   -h, --help   this text
 `;
 
-class UsageError extends Error {}
-
 export const command: Command = {
   name: "tags",
   summary: "search, edit and review catalogued tags (offline)",
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
-    try {
-      return main(argv);
-    } catch (e) {
-      if (e instanceof UsageError) {
-        process.stderr.write(`lasso tags: ${e.message}\n\n${USAGE}`);
-        return EXIT_USAGE;
-      }
-      if (isLassoError(e)) {
-        process.stderr.write(`lasso tags: ${e.code}: ${e.message}\n`);
-        return EXIT_FAILURE;
-      }
-      throw e;
-    }
+    return runCatalogCli("tags", USAGE, () => main(argv));
   },
 };
 
@@ -124,22 +109,12 @@ const OPTIONS = {
   action: { type: "string" },
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>["values"];
+type Values = Subcommand<typeof OPTIONS>["values"];
 
 function main(argv: string[]): number {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return EXIT_OK;
-  }
-  const [sub, ...args] = positionals;
-  if (sub === undefined) throw new UsageError("missing subcommand");
+  const parsed = parseSubcommand(argv, OPTIONS, USAGE);
+  if (!parsed) return EXIT_OK;
+  const { values, sub, args } = parsed;
   const json = values.json === true;
   const cat = TagCatalog.open({ dataDir: resolveDataDir(values.data), usageFlushMs: 0 });
   try {
@@ -151,7 +126,7 @@ function main(argv: string[]): number {
       case "list": {
         if (args.length > 1) throw new UsageError("search takes at most one TEXT (quote it)");
         const page = cat.searchTags(searchQuery(args[0], values));
-        if (json) print(page);
+        if (json) printJson(page);
         else {
           for (const t of page.items) process.stdout.write(tagLine(t));
           process.stdout.write(`(${page.items.length} of ${page.total})\n`);
@@ -180,7 +155,7 @@ function main(argv: string[]): number {
         if (args.length < 2) throw new UsageError("move takes ENTITY NAME…");
         if (values.category === undefined) throw new UsageError("move needs --category ID|none");
         const moved = cat.moveTags(args[0]!, args.slice(1), categoryArg(values.category), actorFor(cat, values.as));
-        if (json) print({ moved });
+        if (json) printJson({ moved });
         else process.stdout.write(`moved ${moved} tag${moved === 1 ? "" : "s"}\n`);
         return EXIT_OK;
       }
@@ -199,7 +174,7 @@ function main(argv: string[]): number {
         }
         const actor = actorFor(cat, values.as);
         const tag = cat.transitionTag(args[0]!, args[1]!, to!, { actor, reason: values.reason });
-        if (json) print(tag);
+        if (json) printJson(tag);
         else process.stdout.write(`${tag.entity}.${tag.name} is now ${tag.status}\n`);
         return EXIT_OK;
       }
@@ -207,14 +182,14 @@ function main(argv: string[]): number {
         need(2, "ENTITY NAME");
         if (values.stars === undefined) throw new UsageError("rate needs --stars 1-5");
         const tag = cat.rateTag(args[0]!, args[1]!, { stars: Number(values.stars), comment: values.comment }, actorFor(cat, values.as));
-        if (json) print(tag);
+        if (json) printJson(tag);
         else process.stdout.write(`rated ${tag.entity}.${tag.name}: average ${tag.rating.average} of ${tag.rating.count}\n`);
         return EXIT_OK;
       }
       case "stats": {
         need(0, "no arguments");
         const s = cat.stats();
-        if (json) print(s);
+        if (json) printJson(s);
         else {
           process.stdout.write(`tags: ${s.tags}   categories: ${s.categories}   uncategorized: ${s.uncategorized}\n`);
           const line = (label: string, o: Readonly<Record<string, number>>) =>
@@ -234,7 +209,7 @@ function main(argv: string[]): number {
           action: values.action,
           limit: values.limit === undefined ? undefined : intArg("--limit", values.limit),
         });
-        if (json) print(entries);
+        if (json) printJson(entries);
         else {
           for (const e of entries) {
             const what = e.fromStatus || e.toStatus ? ` ${e.fromStatus ?? "∅"} → ${e.toStatus ?? "∅"}` : "";
@@ -314,7 +289,7 @@ function tagLine(t: TagView): string {
 
 function show(json: boolean, t: TagDetail): void {
   if (json) {
-    print(t);
+    printJson(t);
     return;
   }
   const rows: [string, unknown][] = [
@@ -335,8 +310,4 @@ function show(json: boolean, t: TagDetail): void {
   ];
   for (const [k, val] of rows) process.stdout.write(`${k.padEnd(18)} ${String(val)}\n`);
   for (const r of t.ratings) process.stdout.write(`  ${"★".repeat(r.stars)}${"☆".repeat(5 - r.stars)} ${r.user}: ${r.comment}\n`);
-}
-
-function print(x: unknown): void {
-  process.stdout.write(`${JSON.stringify(x, null, 2)}\n`);
 }

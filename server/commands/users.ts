@@ -3,10 +3,9 @@
  * Whoever can write the data directory is the administrator, so these commands act as the offline
  * operator `cli` with the admin role; the audit log records them under that name.
  */
-import { parseArgs } from "node:util";
-import { isLassoError } from "../../engine/errors.js";
 import { ROLES, ROLE_ACTIONS, TagCatalog, resolveDataDir, type Principal, type Role, type UserInfo } from "../../engine/catalog/index.js";
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Command } from "./command.js";
+import { parseSubcommand, printJson, runCatalogCli } from "./catalog-cli.js";
+import { EXIT_OK, UsageError, type Command } from "./command.js";
 
 const OPERATOR: Principal = Object.freeze({ name: "cli", roles: Object.freeze(["admin"] as Role[]) });
 
@@ -35,58 +34,27 @@ Roles (a user may hold several): ${ROLES.join(", ")}
 ${ROLES.map((r) => `  ${r.padEnd(10)} ${ROLE_ACTIONS[r].join(", ")}`).join("\n")}
 `;
 
-class UsageError extends Error {}
-
 export const command: Command = {
   name: "users",
   summary: "manage catalog users and API tokens (offline)",
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
-    try {
-      return main(argv);
-    } catch (e) {
-      if (e instanceof UsageError) {
-        process.stderr.write(`lasso users: ${e.message}\n\n${USAGE}`);
-        return EXIT_USAGE;
-      }
-      if (isLassoError(e)) {
-        process.stderr.write(`lasso users: ${e.code}: ${e.message}\n`);
-        return EXIT_FAILURE;
-      }
-      throw e;
-    }
+    return runCatalogCli("users", USAGE, () => main(argv));
   },
 };
 
 function main(argv: string[]): number {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        data: { type: "string" },
-        role: { type: "string", multiple: true },
-        force: { type: "boolean" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return EXIT_OK;
-  }
-  const [sub, ...args] = positionals;
-  if (sub === undefined) throw new UsageError("missing subcommand");
-  const arity: Record<string, number> = { add: 1, list: 0, show: 1, roles: 1, disable: 1, enable: 1, rm: 1, token: 1, revoke: 2 };
-  const want = arity[sub];
-  if (want === undefined) throw new UsageError(`unknown subcommand ${sub}`);
-  if (args.length !== want) throw new UsageError(`${sub} takes ${want} argument${want === 1 ? "" : "s"}`);
+  const options = {
+    data: { type: "string" },
+    role: { type: "string", multiple: true },
+    force: { type: "boolean" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  } as const;
+  const arity = { add: 1, list: 0, show: 1, roles: 1, disable: 1, enable: 1, rm: 1, token: 1, revoke: 2 };
+  const parsed = parseSubcommand(argv, options, USAGE, arity);
+  if (!parsed) return EXIT_OK;
+  const { values, sub, args } = parsed;
   const roles = (values.role ?? []).flatMap((r) => r.split(",")).map((r) => r.trim()) as Role[];
   if ((sub === "add" || sub === "roles") && roles.length === 0) throw new UsageError(`${sub} needs --role (one of ${ROLES.join(", ")})`);
   const json = values.json === true;
@@ -97,7 +65,7 @@ function main(argv: string[]): number {
       case "add": {
         const wasOpen = cat.openMode();
         const { user, token } = cat.addUser(name, roles, OPERATOR);
-        if (json) print({ user, token });
+        if (json) printJson({ user, token });
         else {
           process.stderr.write(`added user ${user.name} (${user.roles.join(", ")}); its API token follows, shown only this once:\n`);
           process.stdout.write(`${token}\n`);
@@ -107,13 +75,13 @@ function main(argv: string[]): number {
       }
       case "list": {
         const users = cat.listUsers();
-        if (json) print(users);
+        if (json) printJson(users);
         else if (users.length === 0) process.stdout.write("no users: open single-user mode\n");
         else for (const u of users) process.stdout.write(userLine(u));
         return EXIT_OK;
       }
       case "show":
-        if (json) print(cat.user(name));
+        if (json) printJson(cat.user(name));
         else process.stdout.write(userLine(cat.user(name)));
         return EXIT_OK;
       case "roles":
@@ -125,12 +93,12 @@ function main(argv: string[]): number {
         return EXIT_OK;
       case "rm":
         cat.removeUser(name, OPERATOR, { force: values.force === true });
-        if (json) print({ deleted: name });
+        if (json) printJson({ deleted: name });
         else process.stdout.write(`removed user ${name}${cat.openMode() ? " (no users left: open single-user mode)" : ""}\n`);
         return EXIT_OK;
       case "token": {
         const { token, info } = cat.issueToken(name, OPERATOR);
-        if (json) print({ token, info });
+        if (json) printJson({ token, info });
         else {
           process.stderr.write(`new token ${info.id} for ${name}, shown only this once:\n`);
           process.stdout.write(`${token}\n`);
@@ -141,7 +109,7 @@ function main(argv: string[]): number {
         const id = Number(args[1]);
         if (!Number.isSafeInteger(id) || id < 1) throw new UsageError(`TOKEN_ID must be a positive integer; got ${args[1]}`);
         cat.revokeToken(name, id, OPERATOR);
-        if (json) print({ revoked: id });
+        if (json) printJson({ revoked: id });
         else process.stdout.write(`revoked token ${id} of ${name}\n`);
         return EXIT_OK;
       }
@@ -158,10 +126,6 @@ function userLine(u: UserInfo): string {
 }
 
 function report(json: boolean, u: UserInfo, what: string): void {
-  if (json) print(u);
+  if (json) printJson(u);
   else process.stdout.write(`${what}: ${userLine(u)}`);
-}
-
-function print(x: unknown): void {
-  process.stdout.write(`${JSON.stringify(x, null, 2)}\n`);
 }
