@@ -9,7 +9,6 @@
 import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import * as arrow from "apache-arrow";
 import type { Engine } from "../engine/api.js";
 import { openEngine } from "../engine/index.js";
 import { LassoError } from "../engine/errors.js";

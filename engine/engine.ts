@@ -53,7 +53,7 @@ export class LassoEngine implements Engine {
   private closed = false;
 
   private constructor(
-    private readonly opts: OpenOptions,
+    opts: OpenOptions,
     private readonly dir: DataDir | null,
   ) {
     this.threads = opts.threads ?? Math.max(1, availableParallelism());

@@ -551,7 +551,6 @@ function copyValidity(data: arrow.Data, run: Run, u8: Uint8Array, validity: numb
 }
 
 function writeColumn(tx: Transaction, p: ColumnPlan, data: arrow.Data, br: BatchRows): void {
-  const rows = br.rows;
   let meta = tx.tags.get(p.name)!;
   switch (meta.form === "i32" || meta.form === "i64" ? (meta.type === "time" ? "time" : "int") : meta.form) {
     case "bool":

@@ -34,7 +34,7 @@ import { crashPoint, errnoOf, fsyncDir, ioError, unlinkQuietly, writeEncoded, wr
 import { ColumnLoader, missing, openChecked, openHooks, readBuffers, wrongSize } from "./persist-open.js";
 import {
   ENTITIES, ENTITY_DIR, LOCK, MANIFEST, SEGMENTS, STORE_FILE, damaged, emptyManifest, filesOf, parseManifest,
-  type ChunkRecord, type DictFileRecord, type EntityRecord, type FileRecord, type KeyFileRecord, type Manifest,
+  type ChunkRecord, type EntityRecord, type FileRecord, type KeyFileRecord, type Manifest,
   type TagRecord,
 } from "./persist-manifest.js";
 import { expandInto } from "./containers.js";

@@ -13,7 +13,7 @@ export interface Subcommand<O extends Options> {
   args: string[];
 }
 import { isLassoError } from "../../engine/errors.js";
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from "./command.js";
+import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./command.js";
 
 /** Runs a catalog command's `main`: a UsageError prints the usage (exit 2), a LassoError its code (exit 1). */
 export function runCatalogCli(name: string, usage: string, main: () => number): number {

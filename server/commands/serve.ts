@@ -184,15 +184,18 @@ export const command: Command = {
   name: "serve",
   summary: "serve a data directory over HTTP and WebSocket",
   usage: USAGE,
-  async run(argv) {
-    let settings: ServeSettings;
-    try {
-      settings = parseServeArgs(argv);
-    } catch (e) {
-      if (!(e instanceof UsageError)) throw e;
-      process.stderr.write(`lasso serve: ${e.message}\n\n${USAGE}`);
-      return EXIT_USAGE;
-    }
-    return runServer(settings);
-  },
+  run: (argv) => withServeArgs("serve", USAGE, argv, runServer),
 };
+
+/** Parses the serving flags for `lasso NAME` and runs `then` with them; bad flags print the usage (exit 2). */
+export function withServeArgs(name: string, usage: string, argv: string[], then: (s: ServeSettings) => Promise<number>): Promise<number> {
+  let settings: ServeSettings;
+  try {
+    settings = parseServeArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`lasso ${name}: ${e.message}\n\n${usage}`);
+    return Promise.resolve(EXIT_USAGE);
+  }
+  return then(settings);
+}

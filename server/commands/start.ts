@@ -6,8 +6,8 @@ import { readdir } from "node:fs/promises";
 import type { Engine } from "../../engine/api.js";
 import { ipcStream } from "../arrow-ipc.js";
 import type { Logger } from "../log.js";
-import { EXIT_USAGE, UsageError, type Command } from "./command.js";
-import { SERVE_FLAGS, parseServeArgs, runServer, type RunHooks, type ServeSettings } from "./serve.js";
+import type { Command } from "./command.js";
+import { SERVE_FLAGS, runServer, withServeArgs, type RunHooks, type ServeSettings } from "./serve.js";
 
 /** The demo data set: fixtures/generate.ts at this size and seed, loaded as entity `user`. */
 export const DEMO = { rows: 100_000, seed: 42, entity: "user", key: "user_id" } as const;
@@ -68,15 +68,5 @@ export const command: Command = {
   name: "start",
   summary: "serve the data directory, first adding the demo data set when it is empty",
   usage: USAGE,
-  async run(argv) {
-    let settings: ServeSettings;
-    try {
-      settings = parseServeArgs(argv);
-    } catch (e) {
-      if (!(e instanceof UsageError)) throw e;
-      process.stderr.write(`lasso start: ${e.message}\n\n${USAGE}`);
-      return EXIT_USAGE;
-    }
-    return runStart(settings);
-  },
+  run: (argv) => withServeArgs("start", USAGE, argv, runStart),
 };
