@@ -65,8 +65,11 @@ export interface KeyChunk {
    * "ndjson" → one JSON key per line; "csv" → one RFC 4180 field per CRLF-ended line; "lines" → raw keys.
    */
   text(format: KeyTextFormat, first: boolean): Uint8Array;
-  /** The msgpack encoding of the array of keys (JSON encoding: 64-bit keys as decimal strings). */
-  msgpack(): Uint8Array;
+  /**
+   * The msgpack encoding of the array of keys (JSON encoding: 64-bit keys as decimal strings), written
+   * after `prefix` in the same buffer (e.g. the start of the frame that carries it: no second copy).
+   */
+  msgpack(prefix?: Uint8Array): Uint8Array;
   /** Native values: utf8 → strings; int32/uint32 → one word a key; int64/uint64 → (lo, hi) words a key. */
   native(): Int32Array | string[];
 }

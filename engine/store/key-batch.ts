@@ -14,6 +14,7 @@ import type { KeyIndex } from "./keys.js";
 import { MORSEL_ROWS, RESERVED_BYTES } from "./layout.js";
 
 const COMMA = 0x2c;
+const NO_PREFIX = new Uint8Array(0);
 const WASM_PAGE = 65536;
 
 /**
@@ -85,13 +86,14 @@ export class KeyBatch implements KeyChunk {
     return out.subarray(0, this.decimal(out, 0, TEXT_FLAGS[format] | quote, format === "json" && !first));
   }
 
-  msgpack(): Uint8Array {
+  msgpack(prefix: Uint8Array = NO_PREFIX): Uint8Array {
     const rows = this.rows;
     const n = rows.length;
     const type = this.index.type;
-    if (type === "utf8") return msgpackStrings(this.index.strings(), rows);
-    const out = Buffer.allocUnsafe(5 + n * (KEY_TEXT_MAX_BYTES + 1));
-    const p = msgpackArrayHeader(out, n);
+    if (type === "utf8") return msgpackStrings(this.index.strings(), rows, prefix);
+    const out = Buffer.allocUnsafe(prefix.length + 5 + n * (KEY_TEXT_MAX_BYTES + 1));
+    out.set(prefix, 0);
+    const p = msgpackArrayHeader(out, prefix.length, n);
     // 64-bit keys: decimal strings of at most 20 bytes, a fixstr each
     if (type === "int64" || type === "uint64") return out.subarray(0, this.decimal(out, p, KeyTextFlags.fixstr, false));
     const words = this.index.intWords();
@@ -184,14 +186,18 @@ function csvField(key: string): string {
   return /[",\r\n]/.test(key) ? `"${key.replace(/"/g, '""')}"` : key;
 }
 
-function msgpackStrings(strs: readonly string[], rows: Uint32Array): Uint8Array {
-  let bytes = 5;
-  for (let i = 0; i < rows.length; i++) bytes += 5 + Buffer.byteLength(strs[rows[i]!]!, "utf8");
-  const out = Buffer.allocUnsafe(bytes);
-  let p = msgpackArrayHeader(out, rows.length);
+function msgpackStrings(strs: readonly string[], rows: Uint32Array, prefix: Uint8Array): Uint8Array {
+  const lengths = new Int32Array(rows.length);
+  let bytes = prefix.length + 5;
   for (let i = 0; i < rows.length; i++) {
-    const s = strs[rows[i]!]!;
-    const len = Buffer.byteLength(s, "utf8");
+    lengths[i] = Buffer.byteLength(strs[rows[i]!]!, "utf8");
+    bytes += 5 + lengths[i]!;
+  }
+  const out = Buffer.allocUnsafe(bytes);
+  out.set(prefix, 0);
+  let p = msgpackArrayHeader(out, prefix.length, rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const len = lengths[i]!;
     if (len < 32) out[p++] = 0xa0 | len;
     else if (len < 256) {
       out[p++] = 0xd9;
@@ -205,24 +211,25 @@ function msgpackStrings(strs: readonly string[], rows: Uint32Array): Uint8Array 
       out.writeUInt32BE(len, p);
       p += 4;
     }
-    p += out.write(s, p, "utf8");
+    p += out.write(strs[rows[i]!]!, p, "utf8");
   }
   return out.subarray(0, p);
 }
 
-function msgpackArrayHeader(out: Buffer, n: number): number {
+/** A msgpack array header for n items at out[p…]; returns the end. */
+function msgpackArrayHeader(out: Buffer, p: number, n: number): number {
   if (n < 16) {
-    out[0] = 0x90 | n;
-    return 1;
+    out[p] = 0x90 | n;
+    return p + 1;
   }
   if (n < 65536) {
-    out[0] = 0xdc;
-    out.writeUInt16BE(n, 1);
-    return 3;
+    out[p] = 0xdc;
+    out.writeUInt16BE(n, p + 1);
+    return p + 3;
   }
-  out[0] = 0xdd;
-  out.writeUInt32BE(n, 1);
-  return 5;
+  out[p] = 0xdd;
+  out.writeUInt32BE(n, p + 1);
+  return p + 5;
 }
 
 /** The shortest msgpack integer for v (an int32 or a uint32 value). */

@@ -67,21 +67,20 @@ export function encode(frame: Outbound): Uint8Array {
 const IDS_KEY = Uint8Array.of(0xa3, 0x69, 0x64, 0x73);
 
 /**
- * The `{id, type:"ids", seq, ids}` frame around an already encoded msgpack array of keys
- * (KeyChunk.msgpack): the three small fields go through msgpackr, the array is spliced in as bytes.
+ * The start of an `{id, type:"ids", seq, ids}` frame, up to and including the key "ids": the keys'
+ * msgpack array follows it (KeyChunk.msgpack(head) writes both into one buffer).
  */
-export function encodeIds(id: RequestId, seq: number, ids: Uint8Array): Uint8Array {
-  const head = packr.pack({ id, type: "ids", seq });
-  const out = Buffer.allocUnsafe(head.length + IDS_KEY.length + ids.length);
-  out.set(head, 0);
+export function idsFrameHead(id: RequestId, seq: number): Uint8Array {
+  const fields = packr.pack({ id, type: "ids", seq });
+  const head = new Uint8Array(fields.length + IDS_KEY.length);
+  head.set(fields, 0);
+  head.set(IDS_KEY, fields.length);
   // The map of three fields gets a fourth: msgpackr writes objects as map16 (0xde, u16 size), or as a
   // fixmap (0x8N) when configured so.
-  if (head[0] === 0xde && head[1] === 0 && head[2] === 3) out[2] = 4;
-  else if (head[0] === 0x83) out[0] = 0x84;
-  else throw new Error(`msgpack map header 0x${head[0]!.toString(16)} where a map of 3 fields was expected`);
-  out.set(IDS_KEY, head.length);
-  out.set(ids, head.length + IDS_KEY.length);
-  return out;
+  if (fields[0] === 0xde && fields[1] === 0 && fields[2] === 3) head[2] = 4;
+  else if (fields[0] === 0x83) head[0] = 0x84;
+  else throw new Error(`msgpack map header 0x${fields[0]!.toString(16)} where a map of 3 fields was expected`);
+  return head;
 }
 
 export function isRequestId(v: unknown): v is RequestId {

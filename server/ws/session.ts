@@ -17,7 +17,7 @@ import type { Logger } from "../log.js";
 import type { ServerMetrics } from "../metrics.js";
 import type { ResolvedOptions } from "../options.js";
 import type { QueryFields, SelectFields } from "../request-shapes.js";
-import { decodeFrame, encode, encodeIds, idKey, newUnpackr, type Outbound, type RequestId } from "./protocol.js";
+import { decodeFrame, encode, idKey, idsFrameHead, newUnpackr, type Outbound, type RequestId } from "./protocol.js";
 
 export interface WsContext {
   readonly engine: Engine;
@@ -205,7 +205,7 @@ export class Session {
           if (this.endIfStopped(r)) return;
           if (next.done) break;
           if (next.value.length === 0) continue;
-          this.sendBytes(encodeIds(r.id, seq++, next.value.msgpack()));
+          this.sendBytes(next.value.msgpack(idsFrameHead(r.id, seq++)));
         } finally {
           this.turns.release();
         }

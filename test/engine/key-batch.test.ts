@@ -61,6 +61,8 @@ const utf8 = new TextDecoder();
 function expectEncodings(batch: KeyBatch, expected: (string | number)[]): void {
   expect(batch.keys()).toEqual(expected);
   expect(decoder.unpack(batch.msgpack())).toEqual(expected);
+  const prefix = Uint8Array.of(1, 2, 3);
+  expect(Buffer.from(batch.msgpack(prefix))).toEqual(Buffer.concat([prefix, batch.msgpack()]));
   const formats: KeyTextFormat[] = ["json", "ndjson", "csv", "lines"];
   for (const f of formats) {
     const first = utf8.decode(batch.text(f, true));
