@@ -39,6 +39,18 @@ export function defaultCacheDir(): string {
   return resolve(repoRoot(), "bench", ".cache");
 }
 
+/**
+ * A fixture size from an environment variable (or `fallback`): a size name (small, 1m, 10m, 100m) or a
+ * row count like 1000000, 500k or 10m. A count equal to a named size is that size (its schema follows).
+ */
+export function fixtureFromEnv(name: string, fallback: string): SizeName | number {
+  const v = (process.env[name] || fallback).trim().toLowerCase();
+  const m = /^(\d[\d_]*)([km]?)$/.exec(v);
+  if (!(v in SIZES) && !m) throw new Error(`${name} must be a row count like 1000000, 500k or 10m, got "${v}"`);
+  const rows = v in SIZES ? SIZES[v as SizeName] : Number(m![1]!.replaceAll("_", "")) * (m![2] === "" ? 1 : m![2] === "k" ? 1_000 : 1_000_000);
+  return (Object.keys(SIZES) as SizeName[]).find((k) => SIZES[k] === rows) ?? rows;
+}
+
 export interface FixtureFile {
   path: string;
   name: SizeName | string;

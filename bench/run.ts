@@ -12,33 +12,25 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { SIZES, type SizeName } from "../fixtures/schema.js";
-import { repoRoot } from "./data.js";
+import { SIZES } from "../fixtures/schema.js";
+import { fixtureFromEnv, repoRoot } from "./data.js";
 import { terminalProgress } from "./progress.js";
 import { formatResult } from "./report.js";
 import { validateResult } from "./result.js";
 import { runBench } from "./run-bench.js";
 import { SEG_V1 } from "./workload.js";
 
-function envInt(name: string): number | undefined {
-  const v = process.env[name];
-  if (v === undefined || v === "") return undefined;
-  const m = /^(\d[\d_]*)([kKmM]?)$/.exec(v.trim());
-  if (!m) throw new Error(`${name} must be a row count like 1000000, 500k or 10m, got "${v}"`);
-  return Number(m[1]!.replaceAll("_", "")) * (m[2] === "" ? 1 : /k/i.test(m[2]!) ? 1_000 : 1_000_000);
-}
-
 async function main(): Promise<number> {
-  const rows = envInt("LASSO_BENCH_ROWS") ?? SIZES["10m"];
-  const named = (Object.keys(SIZES) as SizeName[]).find((k) => SIZES[k] === rows);
+  const fixture = fixtureFromEnv("LASSO_BENCH_ROWS", "10m");
   const targets = (process.env["LASSO_BENCH_TARGETS"] ?? "engine,ws").split(",").map((t) => t.trim()).filter(Boolean);
   // 100M rows: the kernels' inputs (up to 800 MB) must not fit in the caches, or "memory speed" means cache speed.
-  const kernelRows = envInt("LASSO_BENCH_KERNEL_ROWS") ?? 100_000_000;
+  const kernelFixture = fixtureFromEnv("LASSO_BENCH_KERNEL_ROWS", "100m");
+  const kernelRows = typeof kernelFixture === "number" ? kernelFixture : SIZES[kernelFixture];
   const progress = terminalProgress(process.stderr);
   const result = await runBench({
     targets,
     peer: "duckdb",
-    fixture: named ?? rows,
+    fixture,
     workload: SEG_V1,
     mode: "latency",
     kernelRows,

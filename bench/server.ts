@@ -22,23 +22,15 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { SIZES, type SizeName } from "../fixtures/schema.js";
+import { SIZES } from "../fixtures/schema.js";
 import { LassoClient } from "../server/client.js";
-import { defaultCacheDir, ensureFixture, fileSha256, repoRoot } from "./data.js";
+import { defaultCacheDir, ensureFixture, fileSha256, fixtureFromEnv, repoRoot } from "./data.js";
 import { measureKeyRates, type KeyRate } from "./keys-rate.js";
 import { terminalProgress, type Progress } from "./progress.js";
 import { formatResult } from "./report.js";
 import type { BenchResult } from "./result.js";
 import { runBench } from "./run-bench.js";
 import { SEG_V1 } from "./workload.js";
-
-function rowsFromEnv(name: string, fallback: string): SizeName | number {
-  const v = (process.env[name] ?? fallback).trim().toLowerCase();
-  if (v in SIZES) return v as SizeName;
-  const m = /^(\d[\d_]*)([km]?)$/.exec(v);
-  if (!m) throw new Error(`${name} must be a row count like 1000000, 500k or 10m, got "${v}"`);
-  return Number(m[1]!.replaceAll("_", "")) * (m[2] === "" ? 1 : m[2] === "k" ? 1_000 : 1_000_000);
-}
 
 /** Longest wait for a started server to have every column resident before measuring anyway. */
 const RESIDENT_WAIT_MS = 300_000;
@@ -219,9 +211,9 @@ function keyRatesMd(rates: KeyRate[]): string {
 }
 
 async function main(): Promise<number> {
-  const fixture = rowsFromEnv("LASSO_BENCH_ROWS", "10m");
+  const fixture = fixtureFromEnv("LASSO_BENCH_ROWS", "10m");
   const durationS = Number(process.env["LASSO_BENCH_DURATION"] ?? 10);
-  const slowIds = rowsFromEnv("LASSO_SLOW_IDS", "100m");
+  const slowIds = fixtureFromEnv("LASSO_SLOW_IDS", "100m");
   const progress = terminalProgress(process.stderr);
   const dir = join(repoRoot(), "bench", "results");
   mkdirSync(dir, { recursive: true });
