@@ -4,9 +4,10 @@
  * loopback — as a marketing system would see it.
  *
  * 1. seg-v1's count queries (weighted mix) in closed-loop throughput at 1, 16 and 64 in flight: first the engine in
- *    this process (the baseline the server's overhead is measured against), then the server over
- *    WebSocket and over HTTP; DuckDB with as many connections in both runs.
- * 2. The server's overhead: its queries/s against the engine's at each concurrency.
+ *    this process, then the server over WebSocket and over HTTP (LassoClient); DuckDB with as many connections
+ *    in both runs.
+ * 2. The server's overhead over the engine alone (bench/overhead.ts): the engine opened again in this process
+ *    beside the server, the two taking turns in short rounds with a lean load generator, CPU per query beside.
  * 3. Keys per second of the select queries (WebSocket, HTTP NDJSON, beside DuckDB), then of the broadest
  *    select per transport and format (bench/keys-rate.ts).
  * 4. A slow reader: a WebSocket client reading `true` (every key) at a bounded pace until it has read
@@ -17,20 +18,23 @@
  *
  *   npm run bench:server
  *   LASSO_BENCH_ROWS=1m LASSO_BENCH_DURATION=20 LASSO_SLOW_IDS=20m npm run bench:server
+ *   LASSO_OVERHEAD_ROUNDS=5 LASSO_OVERHEAD_SECONDS=3 (the overhead's rounds per target and concurrency, seconds each)
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { SIZES } from "../fixtures/schema.js";
+import { openEngine } from "../engine/index.js";
 import { LassoClient } from "../server/client.js";
 import { defaultCacheDir, ensureFixture, fileSha256, fixtureFromEnv, repoRoot } from "./data.js";
 import { measureKeyRates, type KeyRate } from "./keys-rate.js";
 import { terminalProgress, type Progress } from "./progress.js";
 import { formatResult } from "./report.js";
+import { measureOverhead, overheadMd, type OverheadRow } from "./overhead.js";
 import type { BenchResult } from "./result.js";
 import { runBench } from "./run-bench.js";
-import { SEG_V1 } from "./workload.js";
+import { SEG_V1, type Workload } from "./workload.js";
 
 /** Longest wait for a started server to have every column resident before measuring anyway. */
 const RESIDENT_WAIT_MS = 300_000;
@@ -143,58 +147,26 @@ function slowReaderMd(s: SlowReader): string {
   ].join("\n");
 }
 
-interface Overhead {
-  transport: string;
-  concurrency: number;
-  engineOpsPerSec: number;
-  serverOpsPerSec: number;
-  /** 1 − server / engine: the share of the engine's throughput the server costs. */
-  overhead: number;
-  /**
-   * The same with each side first divided by DuckDB's queries/s in its own run: the two runs are minutes
-   * apart on a machine whose load changes, and DuckDB, unchanged between them, measures that change.
-   */
-  overheadVsDuckdb?: number;
-}
-
-function opsOf(r: BenchResult, match: (target: string) => boolean, concurrency: number): number | undefined {
-  return r.runs.find((x) => match(x.target) && x.concurrency === concurrency)?.totals?.opsPerSec;
-}
-
-/** The server's throughput against the engine's, per transport and concurrency (same mix, same data). */
-function overheads(engine: BenchResult, server: BenchResult): Overhead[] {
-  const out: Overhead[] = [];
-  for (const r of server.runs) {
-    if (r.kind !== "lasso" || r.concurrency === undefined || !r.totals) continue;
-    const e = opsOf(engine, (t) => t === "engine", r.concurrency);
-    if (e === undefined) continue;
-    const o: Overhead = {
-      transport: r.target.startsWith("ws") ? "WebSocket" : "HTTP",
-      concurrency: r.concurrency,
-      engineOpsPerSec: e,
-      serverOpsPerSec: r.totals.opsPerSec,
-      overhead: 1 - r.totals.opsPerSec / e,
-    };
-    const duckE = opsOf(engine, (t) => t === "duckdb", r.concurrency);
-    const duckS = opsOf(server, (t) => t === "duckdb", r.concurrency);
-    if (duckE && duckS) o.overheadVsDuckdb = 1 - r.totals.opsPerSec / duckS / (e / duckE);
-    out.push(o);
+/**
+ * The engine opened in this process over the server's data directory (read-only: the server holds it),
+ * then the two measured in alternating rounds (bench/overhead.ts).
+ */
+async function overheadBesideEngine(dataDir: string, url: string, pid: number, w: Workload, rounds: number, roundSeconds: number, p: Progress): Promise<OverheadRow[]> {
+  let resident!: () => void;
+  const allResident = new Promise<void>((r) => (resident = r));
+  const engine = await openEngine({ dataDir, log: (_level, msg) => msg.startsWith("opened") && resident() });
+  try {
+    p.update("overhead: the engine in this process is reading its columns");
+    await allResident;
+    const queries = [];
+    for (const { expr } of w.queries) queries.push({ expr, count: (await engine.count({ entity: w.entity, expr, asOf: w.asOf })).count });
+    return await measureOverhead({
+      engine, entity: w.entity, asOf: w.asOf, queries, url, serverPid: pid,
+      inFlight: [1, 16, 64], rounds, roundSeconds, log: (l) => p.update(l),
+    });
+  } finally {
+    await engine.close();
   }
-  return out;
-}
-
-function overheadMd(rows: Overhead[]): string {
-  const pct = (x: number | undefined) => (x === undefined ? "—" : `${(x * 100).toFixed(1)}%`);
-  const lines = [
-    "### Server overhead over the engine alone (seg-v1 count queries, closed loop)",
-    "",
-    "| transport | in flight | engine queries/s | server queries/s | overhead | overhead, each run ÷ its DuckDB |",
-    "|:--|--:|--:|--:|--:|--:|",
-  ];
-  for (const o of rows) {
-    lines.push(`| ${o.transport} | ${o.concurrency} | ${o.engineOpsPerSec.toFixed(0)} | ${o.serverOpsPerSec.toFixed(0)} | ${pct(o.overhead)} | ${pct(o.overheadVsDuckdb)} |`);
-  }
-  return lines.join("\n") + "\n";
 }
 
 function keyRatesMd(rates: KeyRate[]): string {
@@ -242,8 +214,10 @@ async function main(): Promise<number> {
     const throughput = await runBench({ ...counts, targets, mode: "throughput", concurrency: [1, 16, 64], durationS });
     save("server-throughput", throughput, formatResult(throughput));
     results.push(throughput);
-    const o = overheads(engine, throughput);
-    save("server-overhead", { overheads: o }, overheadMd(o));
+    const rounds = Number(process.env["LASSO_OVERHEAD_ROUNDS"] ?? 5);
+    const roundSeconds = Number(process.env["LASSO_OVERHEAD_SECONDS"] ?? 3);
+    const o = await overheadBesideEngine(dataDir, url, child.pid!, counts.workload, rounds, roundSeconds, progress);
+    save("server-overhead", { rounds, roundSeconds, overheads: o }, overheadMd(o, { rounds, roundSeconds }));
     const ids = await runBench({ ...common, targets, mode: "ids", samples: 10 });
     save("server-ids", ids, formatResult(ids));
     results.push(ids);

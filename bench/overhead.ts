@@ -1,0 +1,284 @@
+/**
+ * The server's overhead over the engine alone, measured so that a shared 2-core machine cannot fake it.
+ *
+ * - The same count queries (the workload's count mix, round-robin, each answer checked against the
+ *   engine's count) run closed-loop at N in flight against three targets: the engine in this process,
+ *   the server's WebSocket and its HTTP API (the server in its own process, over the same data).
+ * - The targets take turns in short rounds (the order rotating each round), so background load that
+ *   drifts over minutes hits all three alike; the overhead is the median over rounds of the paired
+ *   1 − server/engine of that round.
+ * - The load generator is lean (raw sockets, HTTP requests encoded once, answers parsed only for their count),
+ *   as wrk would be: the figure is the server's cost, not a JS client library's.
+ * - CPU per query is reported beside it: the engine's process in its rounds, the server's process
+ *   (/proc/PID/stat) and the load generator's in theirs. On 2 cores the client's CPU is taken from the
+ *   same cores the server needs, which is why it is shown separately.
+ */
+import { readFileSync } from "node:fs";
+import { connect, type Socket } from "node:net";
+import { pack, unpack } from "msgpackr";
+import WebSocket from "ws";
+import type { Engine } from "../engine/api.js";
+
+export interface OverheadQuery {
+  readonly expr: string | object;
+  /** The engine's answer: every server answer must equal it. */
+  readonly count: number;
+}
+
+export interface OverheadOptions {
+  engine: Engine;
+  entity: string;
+  asOf: string;
+  queries: readonly OverheadQuery[];
+  /** The server: its base URL (http://H:P) and process id. */
+  url: string;
+  serverPid: number;
+  inFlight: readonly number[];
+  rounds: number;
+  roundSeconds: number;
+  log?: (line: string) => void;
+}
+
+export type OverheadTarget = "engine" | "ws" | "http";
+
+export interface RoundFigures {
+  queriesPerSec: number;
+  /** CPU of the process that answered (engine: this one; server: the server's), ms per query. */
+  answerCpuMs: number;
+  /** CPU of this process while it only generated load (server rounds), ms per query. */
+  clientCpuMs?: number;
+}
+
+export interface OverheadRow {
+  inFlight: number;
+  /** Median over rounds per target. */
+  median: Record<OverheadTarget, RoundFigures>;
+  /** Median over rounds of 1 − target/engine queries/s of the same round. */
+  overhead: { ws: number; http: number };
+  rounds: Record<OverheadTarget, RoundFigures[]>;
+}
+
+/** A closed-loop sender: resolves with the count the target answered for query `i`. */
+type Sender = (i: number) => Promise<number>;
+
+interface Driver {
+  send: Sender;
+  close(): void;
+}
+
+const TARGETS: readonly OverheadTarget[] = ["engine", "ws", "http"];
+
+export async function measureOverhead(o: OverheadOptions): Promise<OverheadRow[]> {
+  const rows: OverheadRow[] = [];
+  const maxInFlight = Math.max(...o.inFlight);
+  const drivers: Record<OverheadTarget, Driver> = {
+    engine: engineDriver(o),
+    ws: await wsDriver(o),
+    http: httpDriver(o, maxInFlight),
+  };
+  try {
+    // untimed: every query once per target (lazy per-version work, JIT, connections)
+    for (const t of TARGETS) await closedLoop(drivers[t], o.queries, Math.min(4, maxInFlight), o.queries.length * 2, 0);
+    for (const n of o.inFlight) {
+      const rounds: Record<OverheadTarget, RoundFigures[]> = { engine: [], ws: [], http: [] };
+      for (let r = 0; r < o.rounds; r++) {
+        for (let k = 0; k < TARGETS.length; k++) {
+          const t = TARGETS[(r + k) % TARGETS.length]!;
+          o.log?.(`overhead: ${n} in flight, round ${r + 1}/${o.rounds}, ${t}`);
+          rounds[t].push(await measureRound(drivers[t], t, o, n));
+        }
+      }
+      const paired = (t: "ws" | "http") => median(rounds[t].map((f, r) => 1 - f.queriesPerSec / rounds.engine[r]!.queriesPerSec));
+      rows.push({
+        inFlight: n,
+        median: { engine: medianFigures(rounds.engine), ws: medianFigures(rounds.ws), http: medianFigures(rounds.http) },
+        overhead: { ws: paired("ws"), http: paired("http") },
+        rounds,
+      });
+    }
+  } finally {
+    for (const t of TARGETS) drivers[t].close();
+  }
+  return rows;
+}
+
+async function measureRound(d: Driver, t: OverheadTarget, o: OverheadOptions, inFlight: number): Promise<RoundFigures> {
+  const cpu0 = process.cpuUsage();
+  const server0 = t === "engine" ? 0 : processCpuMs(o.serverPid);
+  const t0 = performance.now();
+  const n = await closedLoop(d, o.queries, inFlight, Number.POSITIVE_INFINITY, o.roundSeconds * 1000);
+  const seconds = (performance.now() - t0) / 1000;
+  const own = process.cpuUsage(cpu0);
+  const ownMs = (own.user + own.system) / 1000;
+  if (t === "engine") return { queriesPerSec: n / seconds, answerCpuMs: ownMs / n };
+  return { queriesPerSec: n / seconds, answerCpuMs: (processCpuMs(o.serverPid) - server0) / n, clientCpuMs: ownMs / n };
+}
+
+/** Runs `inFlight` loops until `limit` queries were sent or `ms` passed (0 = no time limit); returns how many were answered. */
+async function closedLoop(d: Driver, queries: readonly OverheadQuery[], inFlight: number, limit: number, ms: number): Promise<number> {
+  const end = ms > 0 ? performance.now() + ms : Number.POSITIVE_INFINITY;
+  let next = 0;
+  let done = 0;
+  const loop = async () => {
+    while (next < limit && performance.now() < end) {
+      const i = next++ % queries.length;
+      const got = await d.send(i);
+      if (got !== queries[i]!.count) throw new Error(`overhead: query ${i} (${JSON.stringify(queries[i]!.expr)}) answered ${got}, the engine said ${queries[i]!.count}`);
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, loop));
+  return done;
+}
+
+function engineDriver(o: OverheadOptions): Driver {
+  return {
+    send: async (i) => (await o.engine.count({ entity: o.entity, expr: o.queries[i]!.expr, asOf: o.asOf })).count,
+    close: () => {},
+  };
+}
+
+/** One WebSocket, requests multiplexed by id (a msgpack frame of a few dozen bytes each: µs beside a query's ms). */
+async function wsDriver(o: OverheadOptions): Promise<Driver> {
+  const ws = new WebSocket(`${o.url.replace(/^http/, "ws")}/v1/ws`, { perMessageDeflate: false });
+  ws.binaryType = "nodebuffer";
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("error", reject);
+  });
+  const waiting = new Map<number, { resolve: (n: number) => void; reject: (e: Error) => void }>();
+  ws.on("message", (data: Buffer) => {
+    const f = unpack(data) as { id: number; count?: number; error?: { code: string; message: string } };
+    const w = waiting.get(f.id);
+    if (!w) return;
+    waiting.delete(f.id);
+    if (f.count !== undefined) w.resolve(f.count);
+    else w.reject(new Error(`overhead ws: ${f.error?.code ?? "no count"}: ${f.error?.message ?? ""}`));
+  });
+  let id = 0;
+  return {
+    send: (i) =>
+      new Promise<number>((resolve, reject) => {
+        waiting.set(++id, { resolve, reject });
+        ws.send(pack({ id, op: "count", entity: o.entity, expr: o.queries[i]!.expr, asOf: o.asOf }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
+/** Keep-alive HTTP/1.1 over raw sockets, one request at a time per socket (no pipelining), requests encoded once. */
+function httpDriver(o: OverheadOptions, sockets: number): Driver {
+  const { hostname, port } = new URL(o.url);
+  const requests = o.queries.map((q) => {
+    const body = Buffer.from(JSON.stringify({ entity: o.entity, expr: q.expr, asOf: o.asOf }));
+    const head = `POST /v1/count HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    return Buffer.concat([Buffer.from(head), body]);
+  });
+  const idle: HttpConnection[] = [];
+  const all: HttpConnection[] = [];
+  return {
+    send: async (i) => {
+      let c = idle.pop();
+      if (!c) {
+        if (all.length >= sockets) throw new Error("overhead http: more requests in flight than sockets");
+        c = new HttpConnection(hostname, Number(port));
+        all.push(c);
+      }
+      try {
+        const { status, body } = await c.request(requests[i]!);
+        const parsed = JSON.parse(body.toString("utf8")) as { count?: number; error?: { code: string; message: string } };
+        if (status !== 200 || parsed.count === undefined) throw new Error(`overhead http: ${status} ${parsed.error?.code ?? ""}: ${parsed.error?.message ?? ""}`);
+        return parsed.count;
+      } finally {
+        idle.push(c);
+      }
+    },
+    close: () => all.forEach((c) => c.close()),
+  };
+}
+
+class HttpConnection {
+  private readonly socket: Socket;
+  private buf: Buffer = Buffer.alloc(0);
+  private pending: { resolve: (r: { status: number; body: Buffer }) => void; reject: (e: Error) => void } | undefined;
+
+  constructor(host: string, port: number) {
+    this.socket = connect({ host, port, noDelay: true });
+    this.socket.on("data", (d) => this.onData(d));
+    this.socket.on("error", (e) => this.fail(e));
+    this.socket.on("close", () => this.fail(new Error("overhead http: connection closed")));
+  }
+
+  request(bytes: Buffer): Promise<{ status: number; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.socket.write(bytes);
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private onData(d: Buffer): void {
+    this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
+    const headEnd = this.buf.indexOf("\r\n\r\n");
+    if (headEnd < 0 || !this.pending) return;
+    const head = this.buf.subarray(0, headEnd).toString("latin1");
+    const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+    if (!length) return this.fail(new Error(`overhead http: a response without Content-Length: ${head.slice(0, 200)}`));
+    const end = headEnd + 4 + Number(length[1]);
+    if (this.buf.length < end) return;
+    const status = Number(head.slice(9, 12));
+    const body = this.buf.subarray(headEnd + 4, end);
+    this.buf = this.buf.subarray(end);
+    const p = this.pending;
+    this.pending = undefined;
+    p.resolve({ status, body });
+  }
+
+  private fail(e: Error): void {
+    const p = this.pending;
+    this.pending = undefined;
+    p?.reject(e);
+  }
+}
+
+/** User + system CPU of a process in ms (/proc/PID/stat fields 14 and 15, in USER_HZ = 100 ticks/s on Linux). */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function medianFigures(fs: readonly RoundFigures[]): RoundFigures {
+  const out: RoundFigures = { queriesPerSec: median(fs.map((f) => f.queriesPerSec)), answerCpuMs: median(fs.map((f) => f.answerCpuMs)) };
+  const client = fs.flatMap((f) => (f.clientCpuMs === undefined ? [] : [f.clientCpuMs]));
+  if (client.length) out.clientCpuMs = median(client);
+  return out;
+}
+
+export function overheadMd(rows: readonly OverheadRow[], o: { rounds: number; roundSeconds: number }): string {
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const q = (f: RoundFigures) => f.queriesPerSec.toFixed(0);
+  const cpu = (f: RoundFigures) => f.answerCpuMs.toFixed(2) + (f.clientCpuMs !== undefined ? ` + ${f.clientCpuMs.toFixed(2)}` : "");
+  const lines = [
+    "### Server overhead over the engine alone (seg-v1 count queries, closed loop, lean load generator)",
+    "",
+    `${o.rounds} rounds of ${o.roundSeconds} s per target and concurrency, targets taking turns; overhead = median over rounds of`,
+    "1 − server ÷ engine queries/s of the same round. CPU ms per query: the answering process (+ the load generator's).",
+    "",
+    "| in flight | engine q/s | WS q/s | WS overhead | HTTP q/s | HTTP overhead | CPU/query engine | CPU/query WS server + client | CPU/query HTTP server + client |",
+    "|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+  ];
+  for (const r of rows) {
+    const m = r.median;
+    lines.push(`| ${r.inFlight} | ${q(m.engine)} | ${q(m.ws)} | ${pct(r.overhead.ws)} | ${q(m.http)} | ${pct(r.overhead.http)} | ${cpu(m.engine)} | ${cpu(m.ws)} | ${cpu(m.http)} |`);
+  }
+  return lines.join("\n") + "\n";
+}
