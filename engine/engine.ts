@@ -500,15 +500,21 @@ export class LassoEngine implements Engine {
     if (this.pool && this.workOf(q) >= this.splitThreshold) {
       const memories = new Map<number, WebAssembly.Memory>();
       for (const s of q.version.shards) memories.set(memoryIdOf(s.mem), s.mem.memory);
+      // the workers stop on the request's abort or its deadline, whichever comes first (events, not polling:
+      // a poll per query in flight costs CPU the queries need)
       const ac = new AbortController();
-      const timer = setInterval(() => signal.aborted && ac.abort(), 5);
+      const stop = () => ac.abort();
+      req.signal?.addEventListener("abort", stop, { once: true });
+      const timer = req.timeoutMs !== undefined ? setTimeout(stop, req.timeoutMs) : undefined;
       try {
+        if (signal.aborted) stop();
         return await this.pool.count(q.plan.programs, memories, ac.signal);
       } catch (e) {
-        if (signal.aborted) throw signal.reason();
+        if (signal.aborted || ac.signal.aborted) throw signal.reason();
         throw e;
       } finally {
-        clearInterval(timer);
+        clearTimeout(timer);
+        req.signal?.removeEventListener("abort", stop);
       }
     }
     let total = 0;

@@ -65,6 +65,7 @@ export class WorkerPool {
     const flag = new Int32Array(cancel);
     const onAbort = () => Atomics.store(flag, 0, 1);
     signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal?.aborted) onAbort();
     try {
       const replies = await Promise.all(
         ranges.map((r) => this.pool.run({ kind: "count", ranges: r, cancel } satisfies CountTask) as Promise<CountReply>),

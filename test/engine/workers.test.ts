@@ -35,4 +35,20 @@ describe("worker pool", () => {
       for (let i = 0; i < 4; i++) expect((await engine.count({ expr: "a < 500 OR a > 990" })).count).toBe(n * 0.509);
     }
   });
+
+  it("stops a split query on its request's abort or deadline, with the request's error, and answers the next one", async () => {
+    const expr = "a < 500 OR a > 990";
+    const ac = new AbortController();
+    ac.abort();
+    await expect(engine.count({ expr, signal: ac.signal })).rejects.toMatchObject({ code: "cancelled" });
+    await expect(engine.count({ expr, timeoutMs: 0 })).rejects.toMatchObject({ code: "timeout" });
+    // aborted while the workers run: they stop between morsels (or finish first: both are right answers)
+    const late = new AbortController();
+    const running = engine.count({ expr, signal: late.signal });
+    late.abort();
+    const r = await Promise.allSettled([running]);
+    if (r[0]!.status === "rejected") expect(r[0]!.reason).toMatchObject({ code: "cancelled" });
+    else expect(r[0]!.value.count).toBe(n * 0.509);
+    expect((await engine.count({ expr })).count).toBe(n * 0.509);
+  });
 });
