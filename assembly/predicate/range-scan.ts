@@ -18,6 +18,15 @@ function isI64<T>(): bool { return isInteger<T>() && sizeof<T>() == 8; }
 @inline
 function isF32<T>(): bool { return isFloat<T>() && sizeof<T>() == 4; }
 
+// Which float bounds need a compare, as a type so each instance is compiled without the other
+// compare (a constant argument can be folded away by Binaryen merging the instances). An infinite
+// bound needs none: v <= +Inf holds for every v but NaN, and NaN already fails the other compare.
+// One-sided ranges (x > 5, x <= 100) are the common case; one compare instead of two and an AND
+// made rangeF64 measurably less compute-bound (its SIMD loop costs about what the memory does).
+type BothBounds = u8;
+type LowerOnly = u16;
+type UpperOnly = u32;
+
 /** First vector operand: the lower bound in every lane. */
 @inline
 function splatLo<T>(lo: T): v128 {
@@ -53,9 +62,9 @@ function pack16(m0: v128, m1: v128, m2: v128, m3: v128): u64 {
   );
 }
 
-/** 16 rows at p → 16 bits. */
+/** 16 rows at p → 16 bits. M (BothBounds, LowerOnly, UpperOnly) matters for floats only. */
 @inline
-function mask16<T>(p: usize, a: v128, b: v128): u64 {
+function mask16<T, M>(p: usize, a: v128, b: v128): u64 {
   if (isI32<T>()) {
     // lo <= v <= hi  ⇔  (u32)(v - lo) <= (u32)(hi - lo) for lo <= hi: one subtract and one compare.
     return pack16(
@@ -66,15 +75,10 @@ function mask16<T>(p: usize, a: v128, b: v128): u64 {
     );
   }
   if (isF32<T>()) {
-    let v = v128.load(p);
-    const m0 = v128.and(f32x4.ge(v, a), f32x4.le(v, b));
-    v = v128.load(p, 16);
-    const m1 = v128.and(f32x4.ge(v, a), f32x4.le(v, b));
-    v = v128.load(p, 32);
-    const m2 = v128.and(f32x4.ge(v, a), f32x4.le(v, b));
-    v = v128.load(p, 48);
-    const m3 = v128.and(f32x4.ge(v, a), f32x4.le(v, b));
-    return pack16(m0, m1, m2, m3);
+    return pack16(
+      in32f<M>(v128.load(p), a, b), in32f<M>(v128.load(p, 16), a, b),
+      in32f<M>(v128.load(p, 32), a, b), in32f<M>(v128.load(p, 48), a, b),
+    );
   }
   if (isI64<T>()) {
     // i64x2 has no unsigned compare and ge_s/le_s cost three instructions each on x86, so pack the
@@ -87,10 +91,10 @@ function mask16<T>(p: usize, a: v128, b: v128): u64 {
     );
   }
   return pack16(
-    lowHalves(in64f(v128.load(p), a, b), in64f(v128.load(p, 16), a, b)),
-    lowHalves(in64f(v128.load(p, 32), a, b), in64f(v128.load(p, 48), a, b)),
-    lowHalves(in64f(v128.load(p, 64), a, b), in64f(v128.load(p, 80), a, b)),
-    lowHalves(in64f(v128.load(p, 96), a, b), in64f(v128.load(p, 112), a, b)),
+    lowHalves(in64f<M>(v128.load(p), a, b), in64f<M>(v128.load(p, 16), a, b)),
+    lowHalves(in64f<M>(v128.load(p, 32), a, b), in64f<M>(v128.load(p, 48), a, b)),
+    lowHalves(in64f<M>(v128.load(p, 64), a, b), in64f<M>(v128.load(p, 80), a, b)),
+    lowHalves(in64f<M>(v128.load(p, 96), a, b), in64f<M>(v128.load(p, 112), a, b)),
   );
 }
 
@@ -100,8 +104,16 @@ function out64s(v: v128, lo: v128, biasedSpan: v128): v128 {
   return i64x2.gt_s(v128.xor(i64x2.sub(v, lo), i64x2.splat(I64_MIN)), biasedSpan);
 }
 @inline
-function in64f(v: v128, a: v128, b: v128): v128 {
+function in64f<M>(v: v128, a: v128, b: v128): v128 {
+  if (sizeof<M>() == sizeof<LowerOnly>()) return f64x2.ge(v, a);
+  if (sizeof<M>() == sizeof<UpperOnly>()) return f64x2.le(v, b);
   return v128.and(f64x2.ge(v, a), f64x2.le(v, b));
+}
+@inline
+function in32f<M>(v: v128, a: v128, b: v128): v128 {
+  if (sizeof<M>() == sizeof<LowerOnly>()) return f32x4.ge(v, a);
+  if (sizeof<M>() == sizeof<UpperOnly>()) return f32x4.le(v, b);
+  return v128.and(f32x4.ge(v, a), f32x4.le(v, b));
 }
 
 /** One row → 0 or 1, branch-free. */
@@ -120,7 +132,7 @@ function checkRange<T>(col: usize, validity: usize, n: i32, dst: usize): i32 {
 }
 
 @inline
-function rangeSimd<T>(col: usize, validity: usize, n: i32, lo: T, hi: T, dst: usize): i32 {
+function rangeSimd<T, M>(col: usize, validity: usize, n: i32, lo: T, hi: T, dst: usize): i32 {
   const status = checkRange<T>(col, validity, n, dst);
   if (status < 0) return status;
   // Empty (or NaN) range: nothing matches. Also required by the i32 span trick, which assumes lo <= hi.
@@ -135,10 +147,10 @@ function rangeSimd<T>(col: usize, validity: usize, n: i32, lo: T, hi: T, dst: us
   let p = col;
   let any: u64 = 0;
   for (let w = 0; w < full; w++) {
-    let bits = mask16<T>(p, a, b);
-    bits |= mask16<T>(p + chunk, a, b) << 16;
-    bits |= mask16<T>(p + 2 * chunk, a, b) << 32;
-    bits |= mask16<T>(p + 3 * chunk, a, b) << 48;
+    let bits = mask16<T, M>(p, a, b);
+    bits |= mask16<T, M>(p + chunk, a, b) << 16;
+    bits |= mask16<T, M>(p + 2 * chunk, a, b) << 32;
+    bits |= mask16<T, M>(p + 3 * chunk, a, b) << 48;
     bits &= validWord(validity, w);
     store<u64>(dst + (<usize>w << 3), bits);
     any |= bits;
@@ -149,7 +161,7 @@ function rangeSimd<T>(col: usize, validity: usize, n: i32, lo: T, hi: T, dst: us
     let bits: u64 = 0;
     let r = 0;
     for (; r + 16 <= rem; r += 16) {
-      bits |= mask16<T>(p, a, b) << <u64>r;
+      bits |= mask16<T, M>(p, a, b) << <u64>r;
       p += chunk;
     }
     for (; r < rem; r++) {
@@ -187,28 +199,32 @@ function rangeScalar<T>(col: usize, validity: usize, n: i32, lo: T, hi: T, dst: 
 
 /** n rows of i32 at `col` → bitmap at `dst`: valid && lo <= v <= hi. Returns 1 if any bit is set. */
 export function rangeI32(col: usize, validity: usize, n: i32, lo: i32, hi: i32, dst: usize): i32 {
-  return rangeSimd<i32>(col, validity, n, lo, hi, dst);
+  return rangeSimd<i32, BothBounds>(col, validity, n, lo, hi, dst);
 }
 export function rangeI32Scalar(col: usize, validity: usize, n: i32, lo: i32, hi: i32, dst: usize): i32 {
   return rangeScalar<i32>(col, validity, n, lo, hi, dst);
 }
 
 export function rangeI64(col: usize, validity: usize, n: i32, lo: i64, hi: i64, dst: usize): i32 {
-  return rangeSimd<i64>(col, validity, n, lo, hi, dst);
+  return rangeSimd<i64, BothBounds>(col, validity, n, lo, hi, dst);
 }
 export function rangeI64Scalar(col: usize, validity: usize, n: i32, lo: i64, hi: i64, dst: usize): i32 {
   return rangeScalar<i64>(col, validity, n, lo, hi, dst);
 }
 
 export function rangeF32(col: usize, validity: usize, n: i32, lo: f32, hi: f32, dst: usize): i32 {
-  return rangeSimd<f32>(col, validity, n, lo, hi, dst);
+  if (hi == Infinity) return rangeSimd<f32, LowerOnly>(col, validity, n, lo, hi, dst);
+  if (lo == -Infinity) return rangeSimd<f32, UpperOnly>(col, validity, n, lo, hi, dst);
+  return rangeSimd<f32, BothBounds>(col, validity, n, lo, hi, dst);
 }
 export function rangeF32Scalar(col: usize, validity: usize, n: i32, lo: f32, hi: f32, dst: usize): i32 {
   return rangeScalar<f32>(col, validity, n, lo, hi, dst);
 }
 
 export function rangeF64(col: usize, validity: usize, n: i32, lo: f64, hi: f64, dst: usize): i32 {
-  return rangeSimd<f64>(col, validity, n, lo, hi, dst);
+  if (hi == Infinity) return rangeSimd<f64, LowerOnly>(col, validity, n, lo, hi, dst);
+  if (lo == -Infinity) return rangeSimd<f64, UpperOnly>(col, validity, n, lo, hi, dst);
+  return rangeSimd<f64, BothBounds>(col, validity, n, lo, hi, dst);
 }
 export function rangeF64Scalar(col: usize, validity: usize, n: i32, lo: f64, hi: f64, dst: usize): i32 {
   return rangeScalar<f64>(col, validity, n, lo, hi, dst);

@@ -7,7 +7,7 @@
  * therefore bounds register use (checked when the plan is built).
  */
 import { LassoError } from "../errors.js";
-import { MORSEL_BYTES, MORSEL_ROWS, registerPtr, rowsOutPtr } from "../store/layout.js";
+import { MORSEL_BYTES, MORSEL_ROWS, ROWS_OUT_BYTES, registerPtr, rowsOutPtr } from "../store/layout.js";
 import type { ExecNode, ShardProgram } from "./program.js";
 import type { ContainerKind, Kernels } from "./wasm.js";
 
@@ -149,10 +149,14 @@ export class MorselRunner {
         return k.codesInLutU16(node.col + row0 * 2, node.validity + bits, n, node.lut, dst);
       case "lut32":
         return k.codesInLutU32(node.col + row0 * 4, node.validity + bits, n, node.lut, node.bits, dst);
+      // The list kernels' scratch is the row-number buffer: it is free while a morsel is evaluated
+      // (rows() fills it only after run(), and its caller copies the rows out before the next call).
       case "list16":
-        return k.listHasAnyU16(node.offsets + row0 * 4, node.codes, node.validity + bits, n, node.lut, dst);
+        return k.listHasAnyU16(node.offsets + row0 * 4, node.codes, node.validity + bits, n, node.lut, dst, rowsOutPtr(this.slot), ROWS_OUT_BYTES);
       case "list32":
-        return k.listHasAnyU32(node.offsets + row0 * 4, node.codes, node.validity + bits, n, node.lut, node.bits, dst);
+        return k.listHasAnyU32(
+          node.offsets + row0 * 4, node.codes, node.validity + bits, n, node.lut, node.bits, dst, rowsOutPtr(this.slot), ROWS_OUT_BYTES,
+        );
     }
   }
 }

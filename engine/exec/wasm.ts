@@ -29,6 +29,8 @@ import { RESERVED_BYTES as KERNEL_RESERVED_BYTES } from "../store/layout.js";
 export { MORSEL_ROWS, MORSEL_WORDS, MORSEL_BYTES, RESERVED_BYTES as KERNEL_RESERVED_BYTES } from "../store/layout.js";
 /** Most values `codesEqAny*` compares against; use a LUT form for larger sets. */
 export const MAX_EQ_VALUES = 16;
+/** Least scratch the listHasAny kernels accept (assembly/predicate/list-has.ts). */
+export const MIN_LIST_SCRATCH_BYTES = 64;
 /** LUT sizes: a bitset over every u8 code (256 bits) and every u16 code (65,536 bits). */
 export const LUT_U8_BYTES = 32;
 export const LUT_U16_BYTES = 8192;
@@ -104,9 +106,12 @@ interface RawKernels {
   codesInLutU8(col: number, validity: number, n: number, lut: number, dst: number): number;
   codesInLutU16(col: number, validity: number, n: number, lut: number, dst: number): number;
   codesInLutU32(col: number, validity: number, n: number, lut: number, lutBits: number, dst: number): number;
-  listHasAnyU16(offsets: number, codes: number, validity: number, n: number, lut: number, dst: number): number;
+  listHasAnyU16(
+    offsets: number, codes: number, validity: number, n: number, lut: number, dst: number, scratch: number, scratchBytes: number,
+  ): number;
   listHasAnyU32(
     offsets: number, codes: number, validity: number, n: number, lut: number, lutBits: number, dst: number,
+    scratch: number, scratchBytes: number,
   ): number;
   keysToDecimal(src: number, n: number, dst: number, flags: number): number;
 }
@@ -248,16 +253,22 @@ export class KernelCalls {
   }
   /**
    * Lists of u16 codes: bit = valid && some code of row i (codes[offsets[i]..offsets[i+1]), offsets
-   * being n+1 absolute i32 indices) has its bit set in the LUT_U16_BYTES LUT.
+   * being n+1 absolute, non-decreasing i32 indices) has its bit set in the LUT_U16_BYTES LUT.
+   * `scratch` is `scratchBytes` (≥ MIN_LIST_SCRATCH_BYTES) of working memory the kernel overwrites;
+   * it holds a u32 count per code of 64 rows, and 64 rows with more than scratchBytes/4 − 1 codes take a
+   * slower path. The engine passes its row-number buffer (ROWS_OUT_BYTES).
    */
-  listHasAnyU16(offsets: number, codes: number, validity: number, n: number, lut: number, dst: number): boolean {
-    return flag("listHasAnyU16", this.#raw.listHasAnyU16(offsets, codes, validity, n, lut, dst));
+  listHasAnyU16(
+    offsets: number, codes: number, validity: number, n: number, lut: number, dst: number, scratch: number, scratchBytes: number,
+  ): boolean {
+    return flag("listHasAnyU16", this.#raw.listHasAnyU16(offsets, codes, validity, n, lut, dst, scratch, scratchBytes));
   }
   /** Lists of u32 codes against a LUT of `lutBits` bits. */
   listHasAnyU32(
     offsets: number, codes: number, validity: number, n: number, lut: number, lutBits: number, dst: number,
+    scratch: number, scratchBytes: number,
   ): boolean {
-    return flag("listHasAnyU32", this.#raw.listHasAnyU32(offsets, codes, validity, n, lut, lutBits, dst));
+    return flag("listHasAnyU32", this.#raw.listHasAnyU32(offsets, codes, validity, n, lut, lutBits, dst, scratch, scratchBytes));
   }
 
   /**

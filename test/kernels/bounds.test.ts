@@ -2,8 +2,8 @@
 // kernel's status (never a Wasm trap), memory growth is seen, and the module loads from build/.
 import { describe, expect, it } from "vitest";
 import {
-  ContainerKind, KERNEL_RESERVED_BYTES, KernelStatus, type KernelCalls, Kernels, LUT_U16_BYTES, MORSEL_BYTES,
-  MORSEL_ROWS, MORSEL_WORDS, kernelModule,
+  ContainerKind, KERNEL_RESERVED_BYTES, KernelStatus, type KernelCalls, Kernels, LUT_U16_BYTES, MIN_LIST_SCRATCH_BYTES,
+  MORSEL_BYTES, MORSEL_ROWS, MORSEL_WORDS, kernelModule,
 } from "../../engine/exec/wasm.js";
 import { isLassoError } from "../../engine/errors.js";
 import { Arena, PAGE, VARIANTS } from "./harness.js";
@@ -28,6 +28,7 @@ describe.each(VARIANTS)("kernel boundary (%s build)", (variant: Variant) => {
     const ok = a.alloc(4 * MORSEL_ROWS * 4); // room for any column, bitmap or row list below
     const lut = a.alloc(LUT_U16_BYTES);
     const offsets = a.store(new Int32Array(MORSEL_ROWS + 1));
+    const scratch = a.alloc(MIN_LIST_SCRATCH_BYTES), SB = MIN_LIST_SCRATCH_BYTES;
     const B = KernelStatus.bounds, A = KernelStatus.arg, D = KernelStatus.data;
     const cases: Case[] = [
       ["bitmapAnd dst past end", B, (s) => s.bitmapAnd(end - 8, ok, ok, 2)],
@@ -55,17 +56,19 @@ describe.each(VARIANTS)("kernel boundary (%s build)", (variant: Variant) => {
       ["codesInLutU8 lut past end", B, (s) => s.codesInLutU8(ok, 0, 64, end - 16, ok)],
       ["codesInLutU16 lut past end", B, (s) => s.codesInLutU16(ok, 0, 64, end - 100, ok)],
       ["codesInLutU32 lut past end", B, (s) => s.codesInLutU32(ok, 0, 64, end - 100, 801, ok)],
-      ["listHasAnyU16 offsets past end", B, (s) => s.listHasAnyU16(end - 4 * 64, ok, 0, 64, lut, ok)],
-      ["listHasAnyU16 lut past end", B, (s) => s.listHasAnyU16(offsets, ok, 0, 1, end - 100, ok)],
+      ["listHasAnyU16 offsets past end", B, (s) => s.listHasAnyU16(end - 4 * 64, ok, 0, 64, lut, ok, scratch, SB)],
+      ["listHasAnyU16 lut past end", B, (s) => s.listHasAnyU16(offsets, ok, 0, 1, end - 100, ok, scratch, SB)],
+      ["listHasAnyU16 scratch past end", B, (s) => s.listHasAnyU16(offsets, ok, 0, 1, lut, ok, end - 32, SB)],
+      ["listHasAnyU32 scratch too small", B, (s) => s.listHasAnyU32(offsets, ok, 0, 1, lut, 8, ok, scratch, SB - 1)],
     ];
     // A list whose offsets run past memory: offsets[0] = 0, offsets[1] huge.
     const farOffsets = a.store(Int32Array.from([0, 0x3fffffff]));
-    cases.push(["listHasAnyU32 list range past end", B, (s) => s.listHasAnyU32(farOffsets, ok, 0, 1, lut, 8, ok)]);
+    cases.push(["listHasAnyU32 list range past end", B, (s) => s.listHasAnyU32(farOffsets, ok, 0, 1, lut, 8, ok, scratch, SB)]);
     const fourCodes = a.store(Int32Array.from([0, 4]));
-    cases.push(["listHasAnyU32 codes past end", B, (s) => s.listHasAnyU32(fourCodes, end - 8, 0, 1, lut, 8, ok)]);
+    cases.push(["listHasAnyU32 codes past end", B, (s) => s.listHasAnyU32(fourCodes, end - 8, 0, 1, lut, 8, ok, scratch, SB)]);
     // An empty list range checks nothing: its codes pointer may be anything.
     const backwards = a.store(Int32Array.from([10, 5]));
-    cases.push(["listHasAnyU16 offsets[n] < offsets[0]", D, (s) => s.listHasAnyU16(backwards, ok, 0, 1, lut, ok)]);
+    cases.push(["listHasAnyU16 offsets[n] < offsets[0]", D, (s) => s.listHasAnyU16(backwards, ok, 0, 1, lut, ok, scratch, SB)]);
 
     for (const [form, s] of [["simd", a.k], ["scalar", a.k.scalar]] as const) {
       for (const [name, status, call] of cases) {

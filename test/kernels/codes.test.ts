@@ -1,7 +1,7 @@
 // Enum and list predicates: codesEqAny (u8/u16), codesInLut (u8/u16/u32), listHasAny (u16/u32),
 // each against a plain-TS reference in both Wasm forms.
 import { describe, expect, it } from "vitest";
-import { LUT_U16_BYTES, LUT_U8_BYTES, MAX_EQ_VALUES } from "../../engine/exec/wasm.js";
+import { LUT_U16_BYTES, LUT_U8_BYTES, MAX_EQ_VALUES, MIN_LIST_SCRATCH_BYTES } from "../../engine/exec/wasm.js";
 import { isLassoError } from "../../engine/errors.js";
 import { checkBothForms } from "./check.js";
 import {
@@ -33,8 +33,10 @@ describe.each(VARIANTS)("enum predicates (%s build)", (variant: Variant) => {
         const col = codes(rng, n, alphabet, max);
         const misalign = [0, width / 8, 1, 5][caseNo % 4]!;
         const colPtr = a.store(width === 8 ? Uint8Array.from(col) : Uint16Array.from(col), misalign);
-        for (const k of [0, 1, 3, MAX_EQ_VALUES, 1 + rng.int(MAX_EQ_VALUES)]) {
-          const values = Array.from({ length: k }, () => (rng.bool(0.1) ? rng.pick([0, max, 0x80, 0x8000 & max]) : rng.int(alphabet)));
+        // Every k the kernels special-case (1–4 compare, 5+ the u8 nibble LUT / the u16 value loop).
+        for (const k of [0, 1, 2, 3, 4, 5, MAX_EQ_VALUES, 1 + rng.int(MAX_EQ_VALUES)]) {
+          const edges = [0, max, 0x7f, 0x80, 0x8f, 0xf0, 0x8000 & max, 0x7fff & max];
+          const values = Array.from({ length: k }, () => (rng.bool(0.2) ? rng.pick(edges) : rng.int(alphabet)));
           const valuesPtr = a.store(width === 8 ? Uint8Array.from(values) : Uint16Array.from(values), caseNo % 3);
           const mode = VALIDITY_MODES[caseNo++ % VALIDITY_MODES.length]!;
           const validity = makeValidity(a, rng, n, mode);
@@ -101,8 +103,10 @@ describe.each(VARIANTS)("enum predicates (%s build)", (variant: Variant) => {
         const flat: number[] = Array.from({ length: base }, () => rng.u32() & (width === 16 ? 0xffff : 0xffffffff));
         const alphabet = rng.pick([10, 1000, width === 16 ? 65536 : 5000]);
         offsets[0] = base;
+        // Mostly short lists; some long ones (past the 8 codes one window load covers).
+        const longLists = rng.pick([0, 0.02, 0.3]);
         for (let i = 0; i < n; i++) {
-          const len = rng.bool(0.3) ? 0 : rng.int(6);
+          const len = rng.bool(longLists) ? 9 + rng.int(40) : rng.bool(0.3) ? 0 : rng.int(6);
           for (let j = 0; j < len; j++) flat.push(rng.int(alphabet));
           offsets[i + 1] = flat.length;
         }
@@ -111,6 +115,9 @@ describe.each(VARIANTS)("enum predicates (%s build)", (variant: Variant) => {
         const offPtr = a.store(offsets);
         const codesPtr = a.store(width === 16 ? Uint16Array.from(flat) : Uint32Array.from(flat));
         const lutPtr = a.store(lut);
+        // The engine's scratch is 256 KiB; a small one sends 64-row groups with many codes the plain way.
+        const scratchBytes = rng.pick([MIN_LIST_SCRATCH_BYTES, 200, 65536]);
+        const scratch = a.alloc(scratchBytes, 0, 0x5a);
         const expected = bitsOf(n, (i) => {
           if (!validity.valid(i)) return false;
           for (let j = offsets[i]!; j < offsets[i + 1]!; j++) if (flat[j]! < lutBits && bitAt(lut, flat[j]!)) return true;
@@ -118,8 +125,8 @@ describe.each(VARIANTS)("enum predicates (%s build)", (variant: Variant) => {
         });
         checkBothForms(a, n, expected, `${name} validity=${mode}`, (s, dst) =>
           width === 16
-            ? s.listHasAnyU16(offPtr, codesPtr, validity.ptr, n, lutPtr, dst)
-            : s.listHasAnyU32(offPtr, codesPtr, validity.ptr, n, lutPtr, lutBits, dst));
+            ? s.listHasAnyU16(offPtr, codesPtr, validity.ptr, n, lutPtr, dst, scratch, scratchBytes)
+            : s.listHasAnyU32(offPtr, codesPtr, validity.ptr, n, lutPtr, lutBits, dst, scratch, scratchBytes));
       }
     }));
   }
@@ -129,17 +136,61 @@ describe.each(VARIANTS)("enum predicates (%s build)", (variant: Variant) => {
     const lut = a.store(new Uint32Array(LUT_U16_BYTES / 4).fill(0xffffffff));
     const flat = a.store(new Uint16Array(16).fill(1));
     const dst = a.alloc(8);
+    const scratch = a.alloc(MIN_LIST_SCRATCH_BYTES);
     for (const offsets of [[0, 4, 2, 8], [0, 1_000_000, 1, 8], [0, -5, 3, 8], [3, 5, 6, 2], [-1, 0, 0, 0]]) {
       const off = a.store(Int32Array.from(offsets));
       for (const s of [a.k, a.k.scalar]) {
         let err: unknown;
         try {
-          s.listHasAnyU16(off, flat, 0, 3, lut, dst);
+          s.listHasAnyU16(off, flat, 0, 3, lut, dst, scratch, MIN_LIST_SCRATCH_BYTES);
         } catch (e) {
           err = e;
         }
         expect(isLassoError(err) && err.code === "kernel_fault", `offsets ${offsets}: ${String(err)}`).toBe(true);
       }
+    }
+  });
+
+  it("listHasAny finds a decreasing offset anywhere (the check runs four pairs at a time)", seeded((rng) => {
+    const a = new Arena(variant);
+    const lut = a.store(new Uint32Array(LUT_U16_BYTES / 4).fill(0xffffffff));
+    const flat = a.store(new Uint16Array(4096).fill(1));
+    const dst = a.alloc(MIN_LIST_SCRATCH_BYTES * 8);
+    const scratch = a.alloc(65536);
+    for (let t = 0; t < 40; t++) {
+      const n = 1 + rng.int(200);
+      const offsets = Int32Array.from({ length: n + 1 }, (_, i) => i * 3);
+      const at = 1 + rng.int(n); // offsets[at] < offsets[at - 1]
+      offsets[at] = offsets[at - 1]! - 1 - rng.int(2);
+      const off = a.store(offsets);
+      for (const s of [a.k, a.k.scalar]) {
+        let err: unknown;
+        try {
+          s.listHasAnyU16(off, flat, 0, n, lut, dst, scratch, 65536);
+        } catch (e) {
+          err = e;
+        }
+        expect(isLassoError(err) && err.code === "kernel_fault", `n=${n}, decrease at ${at}: ${String(err)}`).toBe(true);
+      }
+    }
+  }));
+
+  it("listHasAny refuses a scratch smaller than MIN_LIST_SCRATCH_BYTES", () => {
+    const a = new Arena(variant);
+    const lut = a.store(new Uint32Array(LUT_U16_BYTES / 4).fill(0xffffffff));
+    const flat = a.store(new Uint16Array(16).fill(1));
+    const off = a.store(Int32Array.from([0, 4, 8, 8]));
+    const dst = a.alloc(8);
+    const scratch = a.alloc(MIN_LIST_SCRATCH_BYTES);
+    for (const s of [a.k, a.k.scalar]) {
+      expect(s.listHasAnyU16(off, flat, 0, 3, lut, dst, scratch, MIN_LIST_SCRATCH_BYTES)).toBe(true);
+      let err: unknown;
+      try {
+        s.listHasAnyU16(off, flat, 0, 3, lut, dst, scratch, MIN_LIST_SCRATCH_BYTES - 1);
+      } catch (e) {
+        err = e;
+      }
+      expect(isLassoError(err) && err.code === "kernel_fault", String(err)).toBe(true);
     }
   });
 });

@@ -103,10 +103,14 @@ describe.each(VARIANTS)("range predicates (%s build)", (variant) => {
   it("rangeI64 matches the reference", rangeCases(variant, i64Type, [
     [-(2n ** 63n), 2n ** 63n - 1n], [0n, 0n], [5n, -5n], [2n ** 63n - 1n, 2n ** 63n - 1n], [-(2n ** 63n), -(2n ** 63n)], [-100n, 100n],
   ]));
+  // One-sided pairs (an infinite bound) take the one-compare SIMD loops.
+  const oneSided: Array<[number, number]> = [[1, Infinity], [-Infinity, 1], [0, Infinity], [-0, Infinity], [-Infinity, -0], [-Infinity, -Infinity]];
   it("rangeF32 matches the reference", rangeCases(variant, f32Type, [
     [-Infinity, Infinity], [0, 0], [-0, -0], [NaN, Infinity], [-Infinity, NaN], [1, -1], [-F32_MAX, F32_MAX], [Infinity, Infinity],
+    ...oneSided,
   ]));
   it("rangeF64 matches the reference", rangeCases(variant, f64Type, [
     [-Infinity, Infinity], [0, 0], [-0, -0], [NaN, Infinity], [-Infinity, NaN], [1, -1], [-Number.MAX_VALUE, Number.MAX_VALUE], [5e-324, 5e-324],
+    ...oneSided,
   ]));
 });
