@@ -50,17 +50,8 @@ function checkData(d: arrow.Data, where: string): void {
     const dict = d.dictionary;
     if (!dict) throw bad(where, "dictionary column without a dictionary batch");
     for (const dd of dict.data) checkData(dd, `${where} (dictionary)`);
-    const size = dict.length;
-    const nulls = d.nullCount !== 0 && d.nullBitmap && d.nullBitmap.length > 0 ? d.nullBitmap : null;
-    const wide = d.values instanceof BigInt64Array || d.values instanceof BigUint64Array;
-    const idx = (wide ? Float64Array.from(d.values as BigInt64Array, Number) : d.values) as ArrayLike<number>;
-    for (let i = d.offset; i < end; i++) {
-      const k = idx[i]!;
-      if (k >= 0 && k < size) continue;
-      // a slot under a null may hold anything
-      if (nulls && (nulls[i >> 3]! & (1 << (i & 7))) === 0) continue;
-      throw bad(where, `dictionary index ${k} at row ${i - d.offset} outside a dictionary of ${size} values`);
-    }
+    // indices are range-checked where they are read (ingest.ts mapDictionaryIndices for tags,
+    // dictionaryStrings for keys), in the same pass that maps them: a separate pass here cost as much
     return;
   }
   // other types never reach the writers (planColumns refuses them): children are checked for sanity only

@@ -10,6 +10,7 @@ import * as arrow from "apache-arrow";
 import type { KeyType } from "../api.js";
 import { LassoError } from "../errors.js";
 import { checkBatch } from "./batch-check.js";
+import { ipcMessages } from "./ipc-frames.js";
 import { columnKind, finerUnit, keyTypeFits, keyTypeOf, type ColumnKind } from "./arrow-types.js";
 import type { EntityStore } from "./entity.js";
 import { Transaction, codeView, reserveCodes, setBitRange, type ListStage } from "./transaction.js";
@@ -28,6 +29,8 @@ interface ColumnPlan {
 }
 
 const ARROW_MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]; // "ARROW1"
+/** Columns written between two pauses for I/O (about 20 pauses in a 100-column batch). */
+const YIELD_EVERY_COLUMNS = 5;
 
 /** Reads the key column's type from a schema, for creating a new entity. */
 export function keyTypeFromSchema(schema: arrow.Schema, key: string): KeyType {
@@ -85,7 +88,7 @@ export async function openIpc(body: AsyncIterable<Uint8Array>): Promise<IpcSourc
   }
   if (!isFile) {
     try {
-      const reader = (await arrow.RecordBatchReader.from(rest())) as unknown as arrow.AsyncRecordBatchStreamReader;
+      const reader = (await arrow.RecordBatchReader.from(ipcMessages(rest()))) as unknown as arrow.AsyncRecordBatchStreamReader;
       await reader.open();
       if (!reader.schema) throw new Error("no schema message");
       return { reader, close: async () => undefined };
@@ -201,7 +204,14 @@ export async function ingest(
       const keyData = batch.getChildAt(keyIndex)!.data[0]!;
       const rows = fresh?.append(tx, keyData) ?? resolveKeys(tx, keyData, seen);
       const br = batchRows(rows, tx.shardRows);
-      for (const p of plans) writeColumn(tx, p, batch.getChildAt(p.index)!.data[0]!, br);
+      for (let c = 0; c < plans.length; c++) {
+        const p = plans[c]!;
+        writeColumn(tx, p, batch.getChildAt(p.index)!.data[0]!, br);
+        // a pause for I/O now and then: the body's next message is read meanwhile (ipc-frames.ts), instead
+        // of the load waiting for it after each batch. Between columns, never inside one (the writers'
+        // scratch buffers are shared).
+        if (c % YIELD_EVERY_COLUMNS === YIELD_EVERY_COLUMNS - 1) await new Promise<void>((r) => setImmediate(r));
+      }
       rowsDone += batch.numRows;
       opts.onProgress?.(rowsDone);
     }
@@ -911,34 +921,40 @@ function reunitTime(tx: Transaction, meta: TagMeta, unit: TimeUnit): TagMeta {
  * interned by their bytes first (a per-column hash of byte strings to codes), so a value repeated a
  * million times is decoded to a JS string once, not a million times.
  */
-function encodeStrings(dict: Dictionary, data: arrow.Data): Int32Array {
+function encodeStrings(dict: Dictionary, data: arrow.Data, where: string): Int32Array {
   const n = data.length;
   const out = scratchCodes(n);
   if (arrow.DataType.isDictionary(data.type)) {
-    const table = dictionaryCodes(dict, data.dictionary!);
-    const size = table.length;
-    const idx = data.values as Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array | BigInt64Array;
-    const off = data.offset;
-    // the indices as Int32 first (one native conversion), so the loop below sees one array type whatever
-    // the index width: six index types through one loop would make every access megamorphic
-    if (idx instanceof BigInt64Array || idx instanceof BigUint64Array) for (let i = 0; i < n; i++) out[i] = Number(idx[off + i]!);
-    else if (idx instanceof Uint32Array) for (let i = 0; i < n; i++) out[i] = Math.min(idx[off + i]!, 0x7fffffff);
-    else out.set(idx.subarray(off, off + n));
-    const nb = data.nullCount > 0 && data.nullBitmap && data.nullBitmap.length > 0 ? data.nullBitmap : null;
-    for (let i = 0; i < n; i++) {
-      const k = out[i]!;
-      let c = k >= 0 && k < size ? table[k]! : -1;
-      if (nb !== null && (nb[(off + i) >> 3]! & (1 << ((off + i) & 7))) === 0) c = -1;
-      out[i] = c;
-    }
+    mapDictionaryIndices(dictionaryCodes(dict, data.dictionary!), data, out, where);
     return out;
   }
-  const offs = data.valueOffsets as Int32Array | BigInt64Array;
-  const bytes = data.values as Uint8Array;
-  const wide = offs instanceof BigInt64Array;
-  // Open addressing over the distinct byte strings seen in this column: slot → entry + 1; entry e is the
-  // byte range [ea[e], eb[e]) with hash eh[e] and dictionary code ec[e]. Typed arrays, not a Map of
-  // buckets: this runs once per value of every enum and multi column (the hottest loop of a load).
+  const raw = data.valueOffsets as Int32Array | BigInt64Array;
+  let offs: Int32Array;
+  let first = data.offset;
+  if (raw instanceof BigInt64Array) {
+    // LargeUtf8: its offsets as Int32 once, so the loop below reads one array type (a loop reading both
+    // kinds was a third of its time). Offsets only grow (batch-check): the last one bounds them all.
+    if (n > 0 && raw[first + n]! > 0x7fffffffn) {
+      throw new LassoError("bad_request", `${where}: a batch holds more than 2 GiB of text; send smaller batches`);
+    }
+    offs = scratchOffsets(n + 1);
+    for (let i = 0; i <= n; i++) offs[i] = Number(raw[first + i]!);
+    first = 0;
+  } else offs = raw;
+  const nb = data.nullCount > 0 && data.nullBitmap && data.nullBitmap.length > 0 ? data.nullBitmap : null;
+  internUtf8(dict, offs, first, data.offset, n, data.values as Uint8Array, nb, out);
+  return out;
+}
+
+/**
+ * Codes of n Utf8 values (value i spans bytes [offs[first + i], offs[first + i + 1]); its validity is bit
+ * nullFirst + i of nb) into out, -1 for null. Distinct byte strings are interned per call (a batch's
+ * column): each is decoded to a JS string once, and repeats are found by their bytes.
+ */
+function internUtf8(dict: Dictionary, offs: Int32Array, first: number, nullFirst: number, n: number, bytes: Uint8Array, nb: Uint8Array | null, out: Int32Array): void {
+  // Open addressing over the distinct byte strings seen: slot → entry + 1; entry e is the byte range
+  // [ea[e], eb[e]) with hash eh[e] and dictionary code ec[e]. Typed arrays, not a Map of buckets: this
+  // runs once per value of every plain Utf8 enum and multi column.
   let mask = 1023;
   let slots = new Int32Array(mask + 1);
   let ea = new Int32Array(256);
@@ -946,20 +962,37 @@ function encodeStrings(dict: Dictionary, data: arrow.Data): Int32Array {
   let eh = new Int32Array(256);
   let ec = new Int32Array(256);
   let entries = 0;
-  const nb = data.nullCount > 0 && data.nullBitmap && data.nullBitmap.length > 0 ? data.nullBitmap : null;
+  // the entry of the last value seen with each (length, first, middle and last byte): most values of a
+  // low-cardinality column are found here with a byte compare and no hash
+  const recent = recentEntries;
+  recent.fill(0);
   for (let i = 0; i < n; i++) {
-    const j = data.offset + i;
-    if (nb !== null && (nb[j >> 3]! & (1 << (j & 7))) === 0) {
+    if (nb !== null && (nb[(nullFirst + i) >> 3]! & (1 << ((nullFirst + i) & 7))) === 0) {
       out[i] = -1;
       continue;
     }
-    const a = wide ? Number(offs[j]!) : (offs[j] as number);
-    const b = wide ? Number(offs[j + 1]!) : (offs[j + 1] as number);
+    const a = offs[first + i]!;
+    const b = offs[first + i + 1]!;
     const len = b - a;
+    const quick = len === 0 ? 0 : Math.imul(len ^ (bytes[a]! << 8) ^ (bytes[b - 1]! << 16) ^ (bytes[a + (len >> 1)]! << 24), 0x9e3779b1) >>> RECENT_SHIFT;
+    const r = recent[quick]!;
+    if (r !== 0) {
+      const e = r - 1;
+      const ae = ea[e]!;
+      if (eb[e]! - ae === len) {
+        let k = 0;
+        while (k < len && bytes[ae + k] === bytes[a + k]) k++;
+        if (k === len) {
+          out[i] = ec[e]!;
+          continue;
+        }
+      }
+    }
     let h = 0x811c9dc5 ^ len;
     for (let k = a; k < b; k++) h = Math.imul(h ^ bytes[k]!, 0x01000193);
     let at = h & mask;
     let code = -1;
+    let found = -1;
     for (;;) {
       const s = slots[at]!;
       if (s === 0) break;
@@ -970,12 +1003,13 @@ function encodeStrings(dict: Dictionary, data: arrow.Data): Int32Array {
         while (k < len && bytes[ae + k] === bytes[a + k]) k++;
         if (k === len) {
           code = ec[e]!;
+          found = e;
           break;
         }
       }
       at = (at + 1) & mask;
     }
-    if (code < 0) {
+    if (found < 0) {
       code = dict.encode(utf8.decode(bytes.subarray(a, b)));
       if (entries === ea.length) {
         ea = grown(ea);
@@ -983,6 +1017,7 @@ function encodeStrings(dict: Dictionary, data: arrow.Data): Int32Array {
         eh = grown(eh);
         ec = grown(ec);
       }
+      found = entries;
       ea[entries] = a;
       eb[entries] = b;
       eh[entries] = h;
@@ -998,9 +1033,19 @@ function encodeStrings(dict: Dictionary, data: arrow.Data): Int32Array {
         }
       }
     }
+    recent[quick] = found + 1;
     out[i] = code;
   }
-  return out;
+}
+
+/** The quick lookup has 2^10 slots, indexed by the top bits of a multiplicative hash. */
+const RECENT_SHIFT = 22;
+const recentEntries = new Int32Array(1 << (32 - RECENT_SHIFT));
+
+let offsetsBuffer = new Int32Array(1024);
+function scratchOffsets(n: number): Int32Array {
+  if (offsetsBuffer.length < n) offsetsBuffer = new Int32Array(Math.max(n, offsetsBuffer.length * 2));
+  return offsetsBuffer.subarray(0, n);
 }
 
 /**
@@ -1008,10 +1053,10 @@ function encodeStrings(dict: Dictionary, data: arrow.Data): Int32Array {
  * the reader hands every batch the same dictionary vector until the stream replaces it, so each
  * dictionary string is decoded once per load, not once per batch.
  */
-function dictionaryCodes(dict: Dictionary, vector: arrow.Vector): Int32Array {
+function dictionaryCodes(dict: Dictionary, vector: arrow.Vector): DictionaryTable {
   let known = dictionaryTables.get(vector);
-  const hit = known?.find((e) => e.dict === dict && e.size <= dict.size);
-  if (hit) return hit.table;
+  const hit = known?.find((e) => e.dict === dict && e.size <= dict.size && e.generation === dict.generation);
+  if (hit) return hit;
   const table = new Int32Array(vector.length);
   let base = 0;
   for (const d of vector.data) {
@@ -1019,16 +1064,131 @@ function dictionaryCodes(dict: Dictionary, vector: arrow.Vector): Int32Array {
     base += d.length;
   }
   if (!known) dictionaryTables.set(vector, (known = []));
-  known.push({ dict, size: dict.size, table });
-  return table;
+  const entry: DictionaryTable = { dict, size: dict.size, generation: dict.generation, table, byIndex: new Map() };
+  known.push(entry);
+  return entry;
+}
+
+interface DictionaryTable {
+  dict: Dictionary;
+  size: number;
+  generation: number;
+  /** Arrow dictionary index → code of `dict` (-1: a null entry). */
+  table: Int32Array;
+  /**
+   * The table spread over every value an 8 or 16-bit index can hold (key: bits, negative for signed), an
+   * out-of-range index mapping to OUT_OF_RANGE: the per-value loop then needs no bounds check.
+   */
+  byIndex: Map<number, Int32Array>;
+}
+
+/** The code an out-of-range dictionary index maps to (checked after nulls are masked). */
+const OUT_OF_RANGE = -2;
+
+function spreadTable(t: DictionaryTable, bits: 8 | 16, signed: boolean): Int32Array {
+  const key = signed ? -bits : bits;
+  let spread = t.byIndex.get(key);
+  if (spread) return spread;
+  const span = 1 << bits;
+  spread = new Int32Array(span).fill(OUT_OF_RANGE);
+  const size = t.table.length;
+  // index value v lands at v & (span − 1); negative (signed) values land in the upper half and stay out of range
+  spread.set(t.table.subarray(0, Math.min(size, signed ? span >> 1 : span)));
+  t.byIndex.set(key, spread);
+  return spread;
 }
 
 /**
- * Translation tables by Arrow dictionary vector (which belongs to one load's reader). `size` is the
- * target dictionary's size when the table was made: a dictionary smaller than that was truncated by a
- * rollback since, and the table is not trusted.
+ * Writes the codes of a dictionary column's rows to `out` (-1 for null). A valid row whose index is outside
+ * the dictionary is `bad_arrow`; a null row's index slot may hold anything. Replaces a separate check pass:
+ * the load is one transaction, so failing midway leaves nothing behind.
  */
-const dictionaryTables = new WeakMap<arrow.Vector, { dict: Dictionary; size: number; table: Int32Array }[]>();
+function mapDictionaryIndices(t: DictionaryTable, data: arrow.Data, out: Int32Array, where: string): void {
+  const n = data.length;
+  const off = data.offset;
+  const idx = data.values as Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array | BigInt64Array | BigUint64Array;
+  let bad = false;
+  if (idx instanceof Int8Array || idx instanceof Uint8Array || idx instanceof Int16Array || idx instanceof Uint16Array) {
+    const bits = idx.BYTES_PER_ELEMENT === 1 ? 8 : 16;
+    const spread = spreadTable(t, bits, idx instanceof Int8Array || idx instanceof Int16Array);
+    // one loop per index type, each reading one array type (a shared loop would be megamorphic)
+    if (idx instanceof Int8Array) {
+      for (let i = 0; i < n; i++) {
+        const c = spread[idx[off + i]! & 0xff]!;
+        out[i] = c;
+        if (c === OUT_OF_RANGE) bad = true;
+      }
+    } else if (idx instanceof Uint8Array) {
+      for (let i = 0; i < n; i++) {
+        const c = spread[idx[off + i]!]!;
+        out[i] = c;
+        if (c === OUT_OF_RANGE) bad = true;
+      }
+    } else if (idx instanceof Int16Array) {
+      for (let i = 0; i < n; i++) {
+        const c = spread[idx[off + i]! & 0xffff]!;
+        out[i] = c;
+        if (c === OUT_OF_RANGE) bad = true;
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const c = spread[idx[off + i]!]!;
+        out[i] = c;
+        if (c === OUT_OF_RANGE) bad = true;
+      }
+    }
+  } else {
+    const table = t.table;
+    const size = table.length;
+    if (idx instanceof BigInt64Array || idx instanceof BigUint64Array) {
+      const big = BigInt(size);
+      for (let i = 0; i < n; i++) {
+        const k = idx[off + i]!;
+        const c = k >= 0n && k < big ? table[Number(k)]! : OUT_OF_RANGE;
+        out[i] = c;
+        if (c === OUT_OF_RANGE) bad = true;
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const k = idx[off + i]!;
+        const c = k >= 0 && k < size ? table[k]! : OUT_OF_RANGE;
+        out[i] = c;
+        if (c === OUT_OF_RANGE) bad = true;
+      }
+    }
+  }
+  const nb = data.nullCount > 0 && data.nullBitmap && data.nullBitmap.length > 0 ? data.nullBitmap : null;
+  if (nb !== null) clearNulls(nb, off, n, out);
+  if (!bad) return;
+  for (let i = 0; i < n; i++) {
+    if (out[i] !== OUT_OF_RANGE) continue;
+    throw new LassoError(
+      "bad_arrow",
+      `unreadable Arrow IPC data: ${where} dictionary index ${idx[off + i]} at row ${i} outside a dictionary of ${t.table.length} values`,
+    );
+  }
+}
+
+/** Sets out[i] = -1 for every row i whose bit (off + i) in the validity bitmap is clear. */
+function clearNulls(nb: Uint8Array, off: number, n: number, out: Int32Array): void {
+  let i = 0;
+  // bit by bit up to a byte boundary, then whole bytes: all-valid bytes are skipped with one compare
+  for (; i < n && ((off + i) & 7) !== 0; i++) if ((nb[(off + i) >> 3]! & (1 << ((off + i) & 7))) === 0) out[i] = -1;
+  for (; i + 8 <= n; i += 8) {
+    const byte = nb[(off + i) >> 3]!;
+    if (byte === 0xff) continue;
+    for (let b = 0; b < 8; b++) if ((byte & (1 << b)) === 0) out[i + b] = -1;
+  }
+  for (; i < n; i++) if ((nb[(off + i) >> 3]! & (1 << ((off + i) & 7))) === 0) out[i] = -1;
+}
+
+/**
+ * Translation tables by Arrow dictionary vector (which belongs to one load's reader). `size` and
+ * `generation` are the target dictionary's when the table was made: a dictionary truncated by a rollback
+ * since (its generation moved on) may have given the same codes to other strings, and the table is not
+ * trusted.
+ */
+const dictionaryTables = new WeakMap<arrow.Vector, DictionaryTable[]>();
 
 /**
  * One reusable buffer for a column's codes: writers use it synchronously and are done with it before the
@@ -1048,7 +1208,7 @@ function grown(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
 
 function writeCodes(tx: Transaction, meta: TagMeta, data: arrow.Data, br: BatchRows): void {
   const rows = br.rows;
-  const codes = encodeStrings(meta.dict!, data);
+  const codes = encodeStrings(meta.dict!, data, `column '${meta.name}'`);
   const need = codeBytesFor(meta.dict!.size);
   if (need > meta.codeBytes!) meta = widenCodes(tx, meta, need);
   const ts = targets(tx, meta, br);
@@ -1106,7 +1266,7 @@ interface ListTarget {
 function writeList(tx: Transaction, meta: TagMeta, data: arrow.Data, br: BatchRows): void {
   const rows = br.rows;
   const child = data.children[0]!;
-  const childCodes = encodeStrings(meta.dict!, child);
+  const childCodes = encodeStrings(meta.dict!, child, `column '${meta.name}' (list items)`);
   const need = codeBytesFor(meta.dict!.size, 2);
   if (need > meta.codeBytes!) meta = widenListCodes(tx, meta, need);
   const offs = data.valueOffsets as Int32Array;
@@ -1153,12 +1313,16 @@ function appendListRun(data: arrow.Data, childCodes: Int32Array, run: Run, v: Li
   const offs = data.valueOffsets as Int32Array;
   const off = data.offset;
   const nb = data.nullCount > 0 && data.nullBitmap && data.nullBitmap.length > 0 ? data.nullBitmap : null;
-  let at = c.codesUsed;
-  for (let r = stage.rows; r < run.local; r++) o[r] = at;
+  const base = c.codesUsed;
+  for (let r = stage.rows; r < run.local; r++) o[r] = base;
+  // the run's codes go to an Int32 scratch first and then to the chunk in one converting copy: the chunk's
+  // codes are u16 or u32, and one loop over both kinds of array was megamorphic
+  const tmp = scratchListCodes(offs[off + run.i0 + run.n]! - offs[off + run.i0]!);
+  let at = 0;
   for (let k = 0; k < run.n; k++) {
     const i = off + run.i0 + k;
     const start = at;
-    o[run.local + k] = start;
+    o[run.local + k] = base + start;
     if (nb !== null && (nb[i >> 3]! & (1 << (i & 7))) === 0) continue;
     const b = offs[i + 1]!;
     for (let j = offs[i]!; j < b; j++) {
@@ -1166,14 +1330,21 @@ function appendListRun(data: arrow.Data, childCodes: Int32Array, run: Run, v: Li
       if (code < 0) continue;
       // a value listed twice in one row counts once: HAS is set membership (lists are short)
       let q = start;
-      while (q < at && codes[q] !== code) q++;
-      if (q === at) codes[at++] = code;
+      while (q < at && tmp[q] !== code) q++;
+      if (q === at) tmp[at++] = code;
     }
   }
-  c.codesUsed = at;
-  o[run.local + run.n] = at;
+  codes.set(tmp.subarray(0, at), base);
+  c.codesUsed = base + at;
+  o[run.local + run.n] = base + at;
   copyValidity(data, run, v.u8, c.validity);
   stage.rows = run.local + run.n;
+}
+
+let listCodesBuffer = new Int32Array(65_536);
+function scratchListCodes(n: number): Int32Array {
+  if (listCodesBuffer.length < n) listCodesBuffer = new Int32Array(Math.max(n, listCodesBuffer.length * 2));
+  return listCodesBuffer;
 }
 
 /** An out-of-order row (an update of an existing entity): staged, applied when the chunk is finished. */

@@ -270,6 +270,8 @@ export class KeyIndex {
         while (table[j] !== EMPTY) j = (j + 1) & mask;
         table[j] = r + 1;
       }
+    } else if (end - this.hashed >= PARTITIONED_MIN_ROWS && table.length >= PARTITIONS * PAGE_ENTRIES) {
+      insertPartitioned(table, this.words, this.hashed, end, isLive);
     } else {
       const words = this.words;
       for (let r = this.hashed; r < end; r++) {
@@ -376,6 +378,50 @@ function tableSizeFor(n: number): number {
   let size = 1024;
   while (size < n * 2) size *= 2;
   return size;
+}
+
+/** Past this many rows at once, integer keys enter the hash partition by partition (`insertPartitioned`). */
+const PARTITIONED_MIN_ROWS = 1 << 20;
+const PARTITIONS = 256;
+
+/**
+ * Inserts rows [from, to) (those `isLive`) into an open-addressing table whose slots they are not in yet,
+ * grouped by the table region their slot falls in: inserting 10M keys in row order misses the cache (and
+ * the TLB) once per key over a 128 MB table; grouped, each region is a few hundred KiB that stays in
+ * cache while its keys go in. The slots taken are the same a row-order insert would find up to the order
+ * of collisions, which linear probing does not depend on for correctness.
+ */
+function insertPartitioned(table: Int32Array, words: Int32Array, from: number, to: number, isLive: (row: number) => boolean): void {
+  const mask = table.length - 1;
+  const shift = Math.log2(table.length / PARTITIONS);
+  const n = to - from;
+  const slotOf = new Int32Array(n);
+  const counts = new Int32Array(PARTITIONS + 1);
+  for (let r = from; r < to; r++) {
+    if (!isLive(r)) {
+      slotOf[r - from] = -1;
+      continue;
+    }
+    const j = hashInt(words[r * 2]!, words[r * 2 + 1]!) & mask;
+    slotOf[r - from] = j;
+    counts[(j >>> shift) + 1]!++;
+  }
+  for (let p = 1; p <= PARTITIONS; p++) counts[p]! += counts[p - 1]!;
+  const live = counts[PARTITIONS]!;
+  const rows = new Int32Array(live);
+  const slots = new Int32Array(live);
+  for (let i = 0; i < n; i++) {
+    const j = slotOf[i]!;
+    if (j < 0) continue;
+    const at = counts[j >>> shift]!++;
+    rows[at] = from + i + 1;
+    slots[at] = j;
+  }
+  for (let k = 0; k < live; k++) {
+    let j = slots[k]!;
+    while (table[j] !== EMPTY) j = (j + 1) & mask;
+    table[j] = rows[k]!;
+  }
 }
 
 function hashInt(lo: number, hi: number): number {

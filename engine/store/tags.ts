@@ -68,10 +68,17 @@ export class Dictionary {
     }
     return c;
   }
+  /**
+   * Bumped by every truncate that removes values: codes handed out before may since mean other strings,
+   * so caches of string → code (ingest.ts) made under another generation are dropped.
+   */
+  generation = 0;
   /** Undo of a failed load's additions. */
   truncate(size: number): void {
+    if (size >= this.values.length) return;
     for (let i = size; i < this.values.length; i++) this.index.delete(this.values[i]!);
     this.values.length = size;
+    this.generation++;
   }
 }
 

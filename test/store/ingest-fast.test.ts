@@ -285,4 +285,77 @@ describe("bulk-load fast paths", () => {
       expect(res.updated).toBe(keys.length);
     }
   });
+
+  it("interns plain Utf8 and LargeUtf8 values by their bytes: alike at the sampled bytes, non-ASCII, empty, null", async () => {
+    // values equal in length, first, middle and last byte but not elsewhere (one quick-lookup slot, told
+    // apart by the byte compare), composed and decomposed é, CJK, an astral emoji, the empty string
+    const VALUES = ["a1b2c", "a3b4c", "a5b6c", "é", "e\u0301", "城市", "城", "😀", "😀x", "", " ", "x".repeat(300), `${"x".repeat(299)}y`];
+    const QS = [...VALUES.map((v) => `s = '${v}'`), ...VALUES.map((v) => `ls = '${v}'`), "s IS NULL", "ls IS NULL", "s IN ('a1b2c', 'a5b6c')", "ls != 'a3b4c'"];
+    for (const seed of [21, 22]) {
+      const r = rng(seed);
+      const e = await engine();
+      const model = new Model();
+      const make = (keys: bigint[]) => {
+        const n = keys.length;
+        const vals = () => Array.from({ length: n }, () => (r.bool(0.15) ? null : VALUES[r.int(VALUES.length)]!));
+        const children = [
+          arrow.makeData({ type: new arrow.Int64(), length: n, nullCount: 0, data: BigInt64Array.from(keys) }),
+          arrow.vectorFromArray(vals(), new arrow.Utf8()).data[0]!,
+          arrow.vectorFromArray(vals(), new arrow.LargeUtf8()).data[0]!,
+        ];
+        const fields = ["user_id", "s", "ls"].map((name, i) => new arrow.Field(name, children[i]!.type, name !== "user_id"));
+        return new arrow.RecordBatch(new arrow.Schema(fields), arrow.makeData({ type: new arrow.Struct(fields), length: n, nullCount: 0, children }));
+      };
+      const keys = ascending(r, KEY_BASE, 12_000);
+      // many small batches: values first met in a later batch, and the framing's reused batch buffers
+      const bytes = ipc([0, 1000, 1001, 3000, 7000, 9000, 12_000].slice(1).map((end, i, a) => make(keys.slice(i === 0 ? 0 : a[i - 1]!, end))));
+      for (const size of [7, 4096, bytes.length]) {
+        await e.load({ entity: "user", key: "user_id", body: chunked(bytes, size) });
+        model.apply({ kind: "load", ipc: bytes });
+        for (const q of QS) {
+          const want = countMatches(parseExpr(q), model.rows, model.schema, { now: NOW_NS });
+          expect((await e.count({ entity: "user", expr: q })).count, `seed ${seed}, chunks of ${size}: ${q}`).toBe(want);
+        }
+        // the same bytes again are updates of the same values: no new dictionary entries
+        expect(storeOf(e, "user").current.tags.get("s")!.dict!.size, `seed ${seed}`).toBeLessThanOrEqual(VALUES.length);
+      }
+    }
+  });
+
+  it("refuses a valid row whose dictionary index is outside the dictionary, leaving the store as it was", async () => {
+    const r = rng(31);
+    const e = await engine();
+    const model = new Model();
+    const keys = ascending(r, KEY_BASE, 4_000);
+    await load(e, model, ipc([batch(r, { keys: keys.slice(0, 2_000) })]));
+    expect(storeOf(e, "user").current.total).toBe(2_000);
+    const before = await e.count({ entity: "user", expr: "e IS NOT NULL" });
+    for (const [indexType, bad] of [
+      [new arrow.Int8(), 7],
+      [new arrow.Int8(), -3],
+      [new arrow.Int16(), 300],
+      [new arrow.Int32(), 1 << 20],
+    ] as const) {
+      // two batches of one schema (`e` with this index type): the second has a valid row pointing past
+      // the 7-entry dictionary
+      const withE = (keys: bigint[], mutate: boolean) => {
+        const good = batch(r, { keys });
+        const col = dictColumn(r, keys.length, indexType, 1, dictVector, 0.2);
+        if (mutate) {
+          const nb = col.nullBitmap && col.nullBitmap.length > 0 ? col.nullBitmap : null;
+          const at = Array.from({ length: keys.length }, (_, i) => i).find((i) => i >= 300 && (nb === null || (nb[i >> 3]! & (1 << (i & 7))) !== 0))!;
+          (col.values as Int8Array | Int16Array | Int32Array)[at] = bad;
+        }
+        const children = good.schema.fields.map((f, i) => (f.name === "e" ? col : good.getChildAt(i)!.data[0]!));
+        const fields = good.schema.fields.map((f) => (f.name === "e" ? new arrow.Field("e", col.type, true) : f));
+        return new arrow.RecordBatch(new arrow.Schema(fields), arrow.makeData({ type: new arrow.Struct(fields), length: keys.length, nullCount: 0, children }));
+      };
+      const bytes = ipc([withE(keys.slice(2_000, 3_000), false), withE(keys.slice(3_000, 4_000), true)]);
+      expect(arrow.tableFromIPC(bytes).numRows, "both batches are in the stream").toBe(2_000);
+      await failsWith(load(e, null, bytes), "bad_arrow");
+      expect((await e.count({ entity: "user", expr: "e IS NOT NULL" })).count, `index ${bad}`).toBe(before.count);
+      expect(storeOf(e, "user").current.total).toBe(2_000);
+    }
+    await expectOracle(e, model, 31);
+  });
 });
