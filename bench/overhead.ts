@@ -36,7 +36,8 @@ export interface OverheadOptions {
   inFlight: readonly number[];
   rounds: number;
   roundSeconds: number;
-  log?: (line: string) => void;
+  /** Progress: `lasting` for phase starts, else a status line. */
+  log?: (line: string, lasting?: boolean) => void;
 }
 
 export type OverheadTarget = "engine" | "ws" | "http";
@@ -61,7 +62,8 @@ export interface OverheadRow {
 /** A closed-loop sender: resolves with the count the target answered for query `i`. */
 type Sender = (i: number) => Promise<number>;
 
-interface Driver {
+export interface Driver {
+  readonly name: string;
   send: Sender;
   close(): void;
 }
@@ -77,9 +79,10 @@ export async function measureOverhead(o: OverheadOptions): Promise<OverheadRow[]
     http: httpDriver(o, maxInFlight),
   };
   try {
-    // untimed: every query once per target (lazy per-version work, JIT, connections)
+    // untimed: every query twice per target (lazy per-version work, JIT, connections)
     for (const t of TARGETS) await closedLoop(drivers[t], o.queries, Math.min(4, maxInFlight), o.queries.length * 2, 0);
     for (const n of o.inFlight) {
+      o.log?.(`overhead: ${n} in flight, ${o.rounds} rounds of ${o.roundSeconds} s per target`, true);
       const rounds: Record<OverheadTarget, RoundFigures[]> = { engine: [], ws: [], http: [] };
       for (let r = 0; r < o.rounds; r++) {
         for (let k = 0; k < TARGETS.length; k++) {
@@ -122,7 +125,7 @@ async function closedLoop(d: Driver, queries: readonly OverheadQuery[], inFlight
   const loop = async () => {
     while (next < limit && performance.now() < end) {
       const i = next++ % queries.length;
-      const got = await d.send(i);
+      const got = await withDeadline(d.send(i), `query ${i} (${JSON.stringify(queries[i]!.expr)}) over ${d.name}`);
       if (got !== queries[i]!.count) throw new Error(`overhead: query ${i} (${JSON.stringify(queries[i]!.expr)}) answered ${got}, the engine said ${queries[i]!.count}`);
       done++;
     }
@@ -131,8 +134,24 @@ async function closedLoop(d: Driver, queries: readonly OverheadQuery[], inFlight
   return done;
 }
 
+/** A lost answer fails the run with the query named instead of stalling it. */
+const ANSWER_DEADLINE_MS = 60_000;
+
+async function withDeadline<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`overhead: no answer to ${what} within ${ANSWER_DEADLINE_MS / 1000} s`)), ANSWER_DEADLINE_MS);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function engineDriver(o: OverheadOptions): Driver {
   return {
+    name: "the engine",
     send: async (i) => (await o.engine.count({ entity: o.entity, expr: o.queries[i]!.expr, asOf: o.asOf })).count,
     close: () => {},
   };
@@ -157,6 +176,7 @@ async function wsDriver(o: OverheadOptions): Promise<Driver> {
   });
   let id = 0;
   return {
+    name: "WebSocket",
     send: (i) =>
       new Promise<number>((resolve, reject) => {
         waiting.set(++id, { resolve, reject });
@@ -167,46 +187,68 @@ async function wsDriver(o: OverheadOptions): Promise<Driver> {
 }
 
 /** Keep-alive HTTP/1.1 over raw sockets, one request at a time per socket (no pipelining), requests encoded once. */
-function httpDriver(o: OverheadOptions, sockets: number): Driver {
+export function httpDriver(o: Pick<OverheadOptions, "url" | "entity" | "asOf" | "queries">, sockets: number): Driver {
   const { hostname, port } = new URL(o.url);
   const requests = o.queries.map((q) => {
     const body = Buffer.from(JSON.stringify({ entity: o.entity, expr: q.expr, asOf: o.asOf }));
     const head = `POST /v1/count HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
     return Buffer.concat([Buffer.from(head), body]);
   });
+  // The server closes keep-alive connections left idle (e.g. through the other targets' rounds): those
+  // are dropped here and replaced, never written to.
   const idle: HttpConnection[] = [];
-  const all: HttpConnection[] = [];
+  const open = new Set<HttpConnection>();
+  const take = (): HttpConnection => {
+    for (let c = idle.pop(); c; c = idle.pop()) if (c.open) return c;
+    for (const c of open) if (!c.open) open.delete(c);
+    if (open.size >= sockets) throw new Error("overhead http: more requests in flight than sockets");
+    const c = new HttpConnection(hostname, Number(port));
+    open.add(c);
+    return c;
+  };
+  const ask = async (i: number, retry: boolean): Promise<{ status: number; body: Buffer }> => {
+    const c = take();
+    try {
+      return await c.request(requests[i]!);
+    } catch (e) {
+      // closed by the server before any byte of the answer (an idle timeout racing the request): once more
+      if (retry && e instanceof ClosedBeforeAnswer) return ask(i, false);
+      throw e;
+    } finally {
+      if (c.open) idle.push(c);
+    }
+  };
   return {
+    name: "HTTP",
     send: async (i) => {
-      let c = idle.pop();
-      if (!c) {
-        if (all.length >= sockets) throw new Error("overhead http: more requests in flight than sockets");
-        c = new HttpConnection(hostname, Number(port));
-        all.push(c);
-      }
-      try {
-        const { status, body } = await c.request(requests[i]!);
-        const parsed = JSON.parse(body.toString("utf8")) as { count?: number; error?: { code: string; message: string } };
-        if (status !== 200 || parsed.count === undefined) throw new Error(`overhead http: ${status} ${parsed.error?.code ?? ""}: ${parsed.error?.message ?? ""}`);
-        return parsed.count;
-      } finally {
-        idle.push(c);
-      }
+      const { status, body } = await ask(i, true);
+      const parsed = JSON.parse(body.toString("utf8")) as { count?: number; error?: { code: string; message: string } };
+      if (status !== 200 || parsed.count === undefined) throw new Error(`overhead http: ${status} ${parsed.error?.code ?? ""}: ${parsed.error?.message ?? ""}`);
+      return parsed.count;
     },
-    close: () => all.forEach((c) => c.close()),
+    close: () => open.forEach((c) => c.close()),
   };
 }
+
+class ClosedBeforeAnswer extends Error {}
 
 class HttpConnection {
   private readonly socket: Socket;
   private buf: Buffer = Buffer.alloc(0);
   private pending: { resolve: (r: { status: number; body: Buffer }) => void; reject: (e: Error) => void } | undefined;
 
+  open = true;
+
   constructor(host: string, port: number) {
     this.socket = connect({ host, port, noDelay: true });
     this.socket.on("data", (d) => this.onData(d));
-    this.socket.on("error", (e) => this.fail(e));
-    this.socket.on("close", () => this.fail(new Error("overhead http: connection closed")));
+    // 'close' follows every 'error': the request fails there, with the error's words
+    let error = "";
+    this.socket.on("error", (e) => (error = `: ${e.message}`));
+    this.socket.on("close", () => {
+      this.open = false;
+      this.fail(this.buf.length === 0 ? new ClosedBeforeAnswer(`overhead http: connection closed${error}`) : new Error(`overhead http: connection closed mid-answer${error}`));
+    });
   }
 
   request(bytes: Buffer): Promise<{ status: number; body: Buffer }> {
@@ -217,6 +259,7 @@ class HttpConnection {
   }
 
   close(): void {
+    this.open = false;
     this.socket.destroy();
   }
 

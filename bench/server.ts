@@ -156,13 +156,13 @@ async function overheadBesideEngine(dataDir: string, url: string, pid: number, w
   const allResident = new Promise<void>((r) => (resident = r));
   const engine = await openEngine({ dataDir, log: (_level, msg) => msg.startsWith("opened") && resident() });
   try {
-    p.update("overhead: the engine in this process is reading its columns");
+    p.log("overhead: the engine opened again in this process (read-only beside the server), reading its columns");
     await allResident;
     const queries = [];
     for (const { expr } of w.queries) queries.push({ expr, count: (await engine.count({ entity: w.entity, expr, asOf: w.asOf })).count });
     return await measureOverhead({
       engine, entity: w.entity, asOf: w.asOf, queries, url, serverPid: pid,
-      inFlight: [1, 16, 64], rounds, roundSeconds, log: (l) => p.update(l),
+      inFlight: [1, 16, 64], rounds, roundSeconds, log: (l, lasting) => (lasting ? p.log(l) : p.update(l)),
     });
   } finally {
     await engine.close();

@@ -4,7 +4,8 @@
  * (every target measured in every round, every answer checked, a wrong answer stops the run), never speed.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { measureOverhead, overheadMd, type OverheadQuery } from "../../bench/overhead.js";
+import { createServer as createHttpServer } from "node:http";
+import { httpDriver, measureOverhead, overheadMd, type OverheadQuery } from "../../bench/overhead.js";
 import { parseExpr } from "../../engine/expr/index.js";
 import { AS_OF, dataSet, ipcStreamBytes, load, oracleKeys, startServer, type DataSet, type Harness } from "../server/harness.js";
 
@@ -51,5 +52,26 @@ describe("measureOverhead", () => {
     await expect(
       measureOverhead({ engine: h.engine, entity: "user", asOf: AS_OF, queries, url: h.base, serverPid: process.pid, inFlight: [2], rounds: 1, roundSeconds: 0.1 }),
     ).rejects.toThrow(/query 1 .*age BETWEEN.* answered \d+, the engine said \d+/);
+  });
+
+  it("HTTP load generator: a keep-alive connection the server closed while idle is replaced, not written to", async () => {
+    // a server that closes every keep-alive connection once it has answered (uWS does after 10 s idle)
+    const server = createHttpServer((req, res) => {
+      req.resume();
+      const body = JSON.stringify({ count: 42 });
+      res.on("finish", () => setImmediate(() => req.socket.destroy()));
+      req.on("end", () => res.writeHead(200, { "content-type": "application/json", "content-length": body.length }).end(body));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    const d = httpDriver({ url: `http://127.0.0.1:${port}`, entity: "user", asOf: AS_OF, queries: [{ expr: "churned", count: 42 }] }, 2);
+    try {
+      expect(await d.send(0)).toBe(42);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await d.send(0)).toBe(42);
+    } finally {
+      d.close();
+      await new Promise((r) => server.close(r));
+    }
   });
 });
