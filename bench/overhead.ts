@@ -125,7 +125,7 @@ async function closedLoop(d: Driver, queries: readonly OverheadQuery[], inFlight
   const loop = async () => {
     while (next < limit && performance.now() < end) {
       const i = next++ % queries.length;
-      const got = await withDeadline(d.send(i), `query ${i} (${JSON.stringify(queries[i]!.expr)}) over ${d.name}`);
+      const got = await withDeadline(d.send(i), () => `query ${i} (${JSON.stringify(queries[i]!.expr)}) over ${d.name}`);
       if (got !== queries[i]!.count) throw new Error(`overhead: query ${i} (${JSON.stringify(queries[i]!.expr)}) answered ${got}, the engine said ${queries[i]!.count}`);
       done++;
     }
@@ -137,10 +137,10 @@ async function closedLoop(d: Driver, queries: readonly OverheadQuery[], inFlight
 /** A lost answer fails the run with the query named instead of stalling it. */
 const ANSWER_DEADLINE_MS = 60_000;
 
-async function withDeadline<T>(p: Promise<T>, what: string): Promise<T> {
+async function withDeadline<T>(p: Promise<T>, what: () => string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`overhead: no answer to ${what} within ${ANSWER_DEADLINE_MS / 1000} s`)), ANSWER_DEADLINE_MS);
+    timer = setTimeout(() => reject(new Error(`overhead: no answer to ${what()} within ${ANSWER_DEADLINE_MS / 1000} s`)), ANSWER_DEADLINE_MS);
   });
   try {
     return await Promise.race([p, late]);
