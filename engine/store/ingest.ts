@@ -259,12 +259,16 @@ let nullsBits: Uint8Array | null = null;
 function isValid(data: arrow.Data, i: number): boolean {
   if (data !== nullsData) {
     nullsData = data;
-    const nb = data.nullBitmap;
-    nullsBits = nb && nb.length > 0 && data.nullCount > 0 ? nb : null;
+    nullsBits = nullBits(data);
   }
   if (nullsBits === null) return true;
   const bit = data.offset + i;
   return (nullsBits[bit >> 3]! & (1 << (bit & 7))) !== 0;
+}
+
+/** A column's validity bitmap (bit offset + i for row i), or null when every row is valid. */
+function nullBits(data: arrow.Data): Uint8Array | null {
+  return data.nullCount > 0 && data.nullBitmap && data.nullBitmap.length > 0 ? data.nullBitmap : null;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: false });
@@ -624,7 +628,7 @@ function writeInt(tx: Transaction, meta: TagMeta, data: arrow.Data, br: BatchRow
   const off = data.offset;
   const unsigned64 = t.bitWidth === 64 && !t.isSigned;
   const unsigned32 = t.bitWidth === 32 && !t.isSigned;
-  const nb = data.nullCount > 0 && data.nullBitmap && data.nullBitmap.length > 0 ? data.nullBitmap : null;
+  const nb = nullBits(data);
   // 64-bit values as (lo, hi) words, without BigInt
   const words = t.bitWidth === 64 ? new Int32Array(data.values.buffer, data.values.byteOffset, data.values.length * 2) : null;
   // Range checks first, so a re-encoding happens before any write of this batch. Narrow signed
@@ -923,7 +927,7 @@ function reunitTime(tx: Transaction, meta: TagMeta, unit: TimeUnit): TagMeta {
  */
 function encodeStrings(dict: Dictionary, data: arrow.Data, where: string): Int32Array {
   const n = data.length;
-  const out = scratchCodes(n);
+  const out = columnCodes.take(n);
   if (arrow.DataType.isDictionary(data.type)) {
     mapDictionaryIndices(dictionaryCodes(dict, data.dictionary!), data, out, where);
     return out;
@@ -937,11 +941,11 @@ function encodeStrings(dict: Dictionary, data: arrow.Data, where: string): Int32
     if (n > 0 && raw[first + n]! > 0x7fffffffn) {
       throw new LassoError("bad_request", `${where}: a batch holds more than 2 GiB of text; send smaller batches`);
     }
-    offs = scratchOffsets(n + 1);
+    offs = textOffsets.take(n + 1);
     for (let i = 0; i <= n; i++) offs[i] = Number(raw[first + i]!);
     first = 0;
   } else offs = raw;
-  const nb = data.nullCount > 0 && data.nullBitmap && data.nullBitmap.length > 0 ? data.nullBitmap : null;
+  const nb = nullBits(data);
   internUtf8(dict, offs, first, data.offset, n, data.values as Uint8Array, nb, out);
   return out;
 }
@@ -1042,11 +1046,6 @@ function internUtf8(dict: Dictionary, offs: Int32Array, first: number, nullFirst
 const RECENT_SHIFT = 22;
 const recentEntries = new Int32Array(1 << (32 - RECENT_SHIFT));
 
-let offsetsBuffer = new Int32Array(1024);
-function scratchOffsets(n: number): Int32Array {
-  if (offsetsBuffer.length < n) offsetsBuffer = new Int32Array(Math.max(n, offsetsBuffer.length * 2));
-  return offsetsBuffer.subarray(0, n);
-}
 
 /**
  * A batch dictionary's entries as codes of `dict` (-1 for a null entry), made once per Arrow dictionary:
@@ -1157,7 +1156,7 @@ function mapDictionaryIndices(t: DictionaryTable, data: arrow.Data, out: Int32Ar
       }
     }
   }
-  const nb = data.nullCount > 0 && data.nullBitmap && data.nullBitmap.length > 0 ? data.nullBitmap : null;
+  const nb = nullBits(data);
   if (nb !== null) clearNulls(nb, off, n, out);
   if (!bad) return;
   for (let i = 0; i < n; i++) {
@@ -1191,14 +1190,24 @@ function clearNulls(nb: Uint8Array, off: number, n: number, out: Int32Array): vo
 const dictionaryTables = new WeakMap<arrow.Vector, DictionaryTable[]>();
 
 /**
- * One reusable buffer for a column's codes: writers use it synchronously and are done with it before the
- * next column (no await in between), so concurrent loads cannot see each other's codes.
+ * A reusable Int32 buffer, grown and never shrunk. Writers use one synchronously and are done with it
+ * before the next column (no await in between), so concurrent loads cannot see each other's values.
  */
-let codesBuffer = new Int32Array(65_536);
-function scratchCodes(n: number): Int32Array {
-  if (codesBuffer.length < n) codesBuffer = new Int32Array(Math.max(n, codesBuffer.length * 2));
-  return codesBuffer.subarray(0, n);
+class Int32Scratch {
+  private buf: Int32Array;
+  constructor(initial: number) {
+    this.buf = new Int32Array(initial);
+  }
+  take(n: number): Int32Array {
+    if (this.buf.length < n) this.buf = new Int32Array(Math.max(n, this.buf.length * 2));
+    return this.buf.subarray(0, n);
+  }
 }
+
+/** A column's codes (encodeStrings), LargeUtf8 offsets as Int32, a run's list codes (appendListRun). */
+const columnCodes = new Int32Scratch(65_536);
+const textOffsets = new Int32Scratch(1024);
+const listCodes = new Int32Scratch(65_536);
 
 function grown(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
   const next = new Int32Array(a.length * 2);
@@ -1312,12 +1321,12 @@ function appendListRun(data: arrow.Data, childCodes: Int32Array, run: Run, v: Li
   const { c, stage, o, codes } = v;
   const offs = data.valueOffsets as Int32Array;
   const off = data.offset;
-  const nb = data.nullCount > 0 && data.nullBitmap && data.nullBitmap.length > 0 ? data.nullBitmap : null;
+  const nb = nullBits(data);
   const base = c.codesUsed;
   for (let r = stage.rows; r < run.local; r++) o[r] = base;
   // the run's codes go to an Int32 scratch first and then to the chunk in one converting copy: the chunk's
   // codes are u16 or u32, and one loop over both kinds of array was megamorphic
-  const tmp = scratchListCodes(offs[off + run.i0 + run.n]! - offs[off + run.i0]!);
+  const tmp = listCodes.take(offs[off + run.i0 + run.n]! - offs[off + run.i0]!);
   let at = 0;
   for (let k = 0; k < run.n; k++) {
     const i = off + run.i0 + k;
@@ -1341,11 +1350,6 @@ function appendListRun(data: arrow.Data, childCodes: Int32Array, run: Run, v: Li
   stage.rows = run.local + run.n;
 }
 
-let listCodesBuffer = new Int32Array(65_536);
-function scratchListCodes(n: number): Int32Array {
-  if (listCodesBuffer.length < n) listCodesBuffer = new Int32Array(Math.max(n, listCodesBuffer.length * 2));
-  return listCodesBuffer;
-}
 
 /** An out-of-order row (an update of an existing entity): staged, applied when the chunk is finished. */
 function updateListRow(data: arrow.Data, childCodes: Int32Array, i: number, local: number, v: ListTarget): void {
