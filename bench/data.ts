@@ -222,6 +222,11 @@ export async function loadFile(engine: Engine, file: string, entity: string, key
   }
 }
 
+/** The cached data directory of the engine's copy of a fixture file (by the file's sha256). */
+export function engineDataDir(cacheDir: string, fileSha256: string): string {
+  return join(cacheDir, `engine-${fileSha256.slice(0, 16)}`);
+}
+
 /**
  * An engine holding `file`, restored from the cached data directory when an earlier run loaded the same
  * file there (checked by the file's sha256), else loaded now (and persisted for the next run).
@@ -243,7 +248,7 @@ export async function engineForFile(opts: {
     const engine = await openEngine(threads);
     return { engine, ...(await loadFile(engine, opts.file, opts.entity, opts.key, opts)) };
   }
-  const dataDir = join(opts.cacheDir, `engine-${opts.fileSha256.slice(0, 16)}`);
+  const dataDir = engineDataDir(opts.cacheDir, opts.fileSha256);
   const marker = join(dataDir, "bench-loaded.json");
   if (existsSync(marker)) {
     try {

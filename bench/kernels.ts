@@ -25,10 +25,11 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { pathToFileURL } from "node:url";
 import {
-  ContainerKind, KERNEL_RESERVED_BYTES, type KernelCalls, kernelModule, Kernels, LUT_U16_BYTES, LUT_U8_BYTES, MORSEL_BYTES,
+  ContainerKind, KERNEL_RESERVED_BYTES, type KernelCalls, Kernels, LUT_U16_BYTES, LUT_U8_BYTES, MORSEL_BYTES,
   MORSEL_ROWS,
 } from "../engine/exec/wasm.js";
 import { Rng } from "../fixtures/prng.js";
+import { median } from "./stats.js";
 
 /** Bitmap ops must reach 0.8× of the baseline, predicate scans 0.6× (issue 3); the rest have no target. */
 export type KernelKind = "bitmap" | "predicate" | "other";
@@ -109,10 +110,6 @@ interface Case {
   simdOnly?: boolean;
 }
 
-interface BaselineExports {
-  streamBytes(dst: number, dstBytes: number, a: number, aBytes: number, b: number, bBytes: number): number;
-}
-
 /** The last-level cache in bytes (Linux sysfs), or 32 MiB when it cannot be read. */
 export function lastLevelCacheBytes(): number {
   let best = 0;
@@ -126,12 +123,6 @@ export function lastLevelCacheBytes(): number {
     }
   }
   return best > 0 ? best : 32 << 20;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
 }
 
 const mb = (n: number) => `${(n / MB).toFixed(n < 10 * MB ? 2 : 0)} MB`;
@@ -176,12 +167,6 @@ export async function runKernelBench(opts: KernelBenchOptions): Promise<KernelBe
   if (pages > 65536) throw new Error(`${rows} rows need ${pages} pages: more than one 4 GiB memory`);
   const memory = new WebAssembly.Memory({ initial: pages, maximum: 65536, shared: true });
   const k = new Kernels(memory);
-  // streamBytes is a benchmark-only export: called on an instance of our own over the same memory.
-  const baselineInstance = new WebAssembly.Instance(kernelModule(), {
-    env: { memory, abort: () => { throw new Error("kernel assertion in the baseline"); } },
-  });
-  const base = baselineInstance.exports as unknown as BaselineExports;
-  if (typeof base.streamBytes !== "function") throw new Error("the kernel module has no streamBytes export: run `npm run build:wasm`");
   const rng = new Rng(opts.seed ?? 42, "bench/kernels");
   const u32 = (at: number, n: number) => new Uint32Array(memory.buffer, at, n);
   const fillRandom = (at: number, bytes: number, mask = 0xffffffff) => {
@@ -382,8 +367,7 @@ export async function runKernelBench(opts: KernelBenchOptions): Promise<KernelBe
   const stream = (reads: readonly Stream[], writes: readonly Stream[]) => {
     if (reads.length > 2 || writes.length > 1) throw new Error("streamBytes takes two read streams and one write stream");
     const r0 = reads[0] ?? s(0, 0), r1 = reads[1] ?? s(0, 0), w0 = writes[0] ?? s(0, 0);
-    const status = base.streamBytes(w0.at, w0.bytes, r0.at, r0.bytes, r1.at, r1.bytes);
-    if (status < 0) throw new Error(`streamBytes: status ${status}`);
+    k.streamBytes(w0.at, w0.bytes, r0.at, r0.bytes, r1.at, r1.bytes);
   };
 
   /**

@@ -17,6 +17,7 @@ import { RecordBatchReader } from "apache-arrow";
 import { Packr, Unpackr } from "msgpackr";
 import WebSocket from "ws";
 import { LassoClient } from "../server/client.js";
+import { median } from "./stats.js";
 import type { Workload } from "./workload.js";
 
 export interface KeyRate {
@@ -170,8 +171,7 @@ export async function measureKeyRates(url: string, w: Workload, opts: { samples:
         if (keys !== bestCount) throw new Error(`${transport} ${format}: ${keys} keys where ${bestCount} match ${best.id}`);
         opts.log?.(`keys/s: ${transport} ${format} ${i + 1}/${opts.samples}`);
       }
-      ms.sort((a, b) => a - b);
-      const medianMs = ms[Math.floor(ms.length / 2)]!;
+      const medianMs = median(ms);
       out.push({ transport, format, keys: bestCount, medianMs, keysPerSec: bestCount / (medianMs / 1000) });
     }
   } finally {

@@ -18,6 +18,7 @@ import { connect, type Socket } from "node:net";
 import { pack, unpack } from "msgpackr";
 import WebSocket from "ws";
 import type { Engine } from "../engine/api.js";
+import { median } from "./stats.js";
 
 export interface OverheadQuery {
   readonly expr: string | object;
@@ -117,36 +118,47 @@ async function measureRound(d: Driver, t: OverheadTarget, o: OverheadOptions, in
   return { queriesPerSec: n / seconds, answerCpuMs: (processCpuMs(o.serverPid) - server0) / n, clientCpuMs: ownMs / n };
 }
 
+/** A lost answer fails the run with the query named instead of stalling it. */
+const ANSWER_DEADLINE_MS = 60_000;
+
 /** Runs `inFlight` loops until `limit` queries were sent or `ms` passed (0 = no time limit); returns how many were answered. */
 async function closedLoop(d: Driver, queries: readonly OverheadQuery[], inFlight: number, limit: number, ms: number): Promise<number> {
   const end = ms > 0 ? performance.now() + ms : Number.POSITIVE_INFINITY;
   let next = 0;
   let done = 0;
-  const loop = async () => {
-    while (next < limit && performance.now() < end) {
+  // per loop: when its request in flight was sent (∞: none) and which query it is; one watchdog for all
+  const sentAt = new Float64Array(inFlight).fill(Number.POSITIVE_INFINITY);
+  const asked = new Int32Array(inFlight);
+  const loop = async (l: number) => {
+    for (;;) {
+      const now = performance.now();
+      if (next >= limit || now >= end) return;
       const i = next++ % queries.length;
-      const got = await withDeadline(d.send(i), () => `query ${i} (${JSON.stringify(queries[i]!.expr)}) over ${d.name}`);
+      sentAt[l] = now;
+      asked[l] = i;
+      const got = await d.send(i);
+      sentAt[l] = Number.POSITIVE_INFINITY;
       if (got !== queries[i]!.count) throw new Error(`overhead: query ${i} (${JSON.stringify(queries[i]!.expr)}) answered ${got}, the engine said ${queries[i]!.count}`);
       done++;
     }
   };
-  await Promise.all(Array.from({ length: inFlight }, loop));
-  return done;
-}
-
-/** A lost answer fails the run with the query named instead of stalling it. */
-const ANSWER_DEADLINE_MS = 60_000;
-
-async function withDeadline<T>(p: Promise<T>, what: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+  let watchdog: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`overhead: no answer to ${what()} within ${ANSWER_DEADLINE_MS / 1000} s`)), ANSWER_DEADLINE_MS);
+    watchdog = setInterval(() => {
+      const now = performance.now();
+      for (let l = 0; l < inFlight; l++) {
+        if (now - sentAt[l]! <= ANSWER_DEADLINE_MS) continue;
+        const i = asked[l]!;
+        reject(new Error(`overhead: no answer to query ${i} (${JSON.stringify(queries[i]!.expr)}) over ${d.name} within ${ANSWER_DEADLINE_MS / 1000} s`));
+      }
+    }, 1000);
   });
   try {
-    return await Promise.race([p, late]);
+    await Promise.race([Promise.all(Array.from({ length: inFlight }, (_, l) => loop(l))), late]);
   } finally {
-    clearTimeout(timer);
+    clearInterval(watchdog);
   }
+  return done;
 }
 
 function engineDriver(o: OverheadOptions): Driver {
@@ -291,12 +303,6 @@ class HttpConnection {
 function processCpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 function medianFigures(fs: readonly RoundFigures[]): RoundFigures {

@@ -27,7 +27,7 @@ import { createInterface } from "node:readline";
 import { SIZES } from "../fixtures/schema.js";
 import { openEngine } from "../engine/index.js";
 import { LassoClient } from "../server/client.js";
-import { defaultCacheDir, ensureFixture, fileSha256, fixtureFromEnv, repoRoot } from "./data.js";
+import { defaultCacheDir, engineDataDir, ensureFixture, fileSha256, fixtureFromEnv, repoRoot } from "./data.js";
 import { measureKeyRates, type KeyRate } from "./keys-rate.js";
 import { terminalProgress, type Progress } from "./progress.js";
 import { formatResult } from "./report.js";
@@ -207,7 +207,7 @@ async function main(): Promise<number> {
   // 2. the server in its own process over the cached data directory
   const cacheDir = defaultCacheDir();
   const file = await ensureFixture({ size: fixture, cacheDir });
-  const dataDir = join(cacheDir, `engine-${(await fileSha256(file.path)).slice(0, 16)}`);
+  const dataDir = engineDataDir(cacheDir, await fileSha256(file.path));
   const { url, child } = await startServer(dataDir, progress);
   try {
     const targets = [`${url.replace(/^http/, "ws")}/v1/ws`, url];

@@ -294,6 +294,7 @@ class ScalarKernels extends KernelCalls {
 interface Baseline {
   scanBytes(ptr: number, bytes: number): number;
   copyBytes(dst: number, src: number, bytes: number): number;
+  streamBytes(dst: number, dstBytes: number, a: number, aBytes: number, b: number, bBytes: number): number;
   dataEnd(): number;
 }
 
@@ -335,6 +336,10 @@ export class Kernels extends KernelCalls {
   /** Benchmark baseline: memory.copy. */
   copyBytes(dst: number, src: number, bytes: number): void {
     count("copyBytes", this.#baseline.copyBytes(dst, src, bytes));
+  }
+  /** Benchmark baseline: a kernel's memory traffic without its work (assembly/baseline.ts streamBytes). */
+  streamBytes(dst: number, dstBytes: number, a: number, aBytes: number, b: number, bBytes: number): number {
+    return count("streamBytes", this.#baseline.streamBytes(dst, dstBytes, a, aBytes, b, bBytes));
   }
 }
 
