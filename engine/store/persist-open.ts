@@ -274,9 +274,10 @@ export class ColumnLoader {
   private settle(e: Entry, read: boolean): void {
     const c = e.chunk as unknown as Record<string, unknown>;
     const dense = e.dense as unknown as Record<string, unknown>;
+    // `sparse` becomes undefined (sparsify may set it), never deleted: a delete would put every restored
+    // chunk into V8's slow dictionary-property mode for good
     for (const field of LAZY_FIELDS) {
-      if (field === "sparse") delete c[field];
-      else Object.defineProperty(c, field, { value: dense[field], writable: true, configurable: true, enumerable: true });
+      Object.defineProperty(c, field, { value: field === "sparse" ? undefined : dense[field], writable: true, configurable: true, enumerable: true });
     }
     e.settled = true;
     if (read && e.sparse) sparsify(e.mem, e.chunk);

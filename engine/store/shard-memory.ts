@@ -82,11 +82,7 @@ export class ShardMemory {
 
   /** Allocates zero-filled bytes (fresh memory is zero already: only reused bytes are cleared). */
   allocZeroed(bytes: number, alignment = 64): number {
-    const pristine = this.pristine;
-    const ptr = this.alloc(bytes, alignment);
-    const end = ptr + align(Math.max(bytes, 8), alignment);
-    if (ptr < pristine) this.u8.fill(0, ptr, Math.min(end, pristine));
-    return ptr;
+    return this.allocZeroedAfter(bytes, 0, alignment);
   }
 
   /**

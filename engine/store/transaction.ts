@@ -140,7 +140,8 @@ export class Transaction {
       return mine;
     }
     const from = this.baseChunk(shard, meta.name);
-    const cap = capacityFor(need, this.shardRows, from?.capacity ?? 0);
+    // an update within the rows the base chunk holds copies it as it is; only new rows make it grow
+    const cap = from && from.capacity >= need ? from.capacity : capacityFor(need, this.shardRows, from?.capacity ?? 0);
     const c = allocChunk(this.store.memory(shard), meta, cap, from);
     if (meta.form === "list") this.lists.set(c, new ListStage(from ? listRowsOf(from) : 0));
     this.priv[shard]!.set(meta.name, c);
@@ -343,9 +344,11 @@ function capacityFor(need: number, shardRows: number, current: number): number {
 function allocChunk(mem: import("./shard-memory.js").ShardMemory, meta: TagMeta, capacity: number, from: Chunk | undefined): Chunk {
   const bitBytes = capacity / 8;
   // a dense `from` is copied over the front of the new blocks below: only the rest needs clearing (a
-  // chunk grows by doubling many times in a load, and reused memory must be cleared before use)
+  // chunk grows 4× at a time in a load, and reused memory must be cleared before use)
   const dense = from !== undefined && !from.sparse;
   const fromBits = dense ? from.capacity / 8 : 0;
+  const fromOffsets = dense ? (from.capacity + 1) * 4 : 0;
+  const fromValues = !dense ? 0 : meta.form === "bool" ? fromBits : from.capacity * valueBytes(meta.form, meta.codeBytes);
   const validity = mem.allocZeroedAfter(bitBytes, fromBits);
   const blocks = [validity];
   let values = 0;
@@ -354,13 +357,13 @@ function allocChunk(mem: import("./shard-memory.js").ShardMemory, meta: TagMeta,
   let codesCapacity = 0;
   let codesUsed = 0;
   if (meta.form === "list") {
-    offsets = mem.allocZeroedAfter((capacity + 1) * 4, dense ? (from.capacity + 1) * 4 : 0);
+    offsets = mem.allocZeroedAfter((capacity + 1) * 4, fromOffsets);
     codesCapacity = Math.max(from?.codesCapacity ?? 0, 1024);
     codes = mem.alloc(codesCapacity * meta.codeBytes!);
     blocks.push(offsets, codes);
   } else {
     const vb = meta.form === "bool" ? bitBytes : capacity * valueBytes(meta.form, meta.codeBytes);
-    values = mem.allocZeroedAfter(vb, dense ? (meta.form === "bool" ? fromBits : from.capacity * valueBytes(meta.form, meta.codeBytes)) : 0);
+    values = mem.allocZeroedAfter(vb, fromValues);
     blocks.push(values);
   }
   const c: Chunk = { capacity, values, validity, offsets, codes, codesCapacity, codesUsed, blocks, refs: 0 };
@@ -370,15 +373,13 @@ function allocChunk(mem: import("./shard-memory.js").ShardMemory, meta: TagMeta,
     expandInto(mem, from.sparse.values, morsels, values);
   } else if (from) {
     const u8 = mem.u8;
-    const fromBits = from.capacity / 8;
     u8.copyWithin(validity, from.validity, from.validity + fromBits);
     if (meta.form === "list") {
-      u8.copyWithin(offsets, from.offsets, from.offsets + (from.capacity + 1) * 4);
+      u8.copyWithin(offsets, from.offsets, from.offsets + fromOffsets);
       u8.copyWithin(codes, from.codes, from.codes + from.codesUsed * meta.codeBytes!);
       c.codesUsed = from.codesUsed;
     } else {
-      const vb = meta.form === "bool" ? fromBits : from.capacity * valueBytes(meta.form, meta.codeBytes);
-      u8.copyWithin(values, from.values, from.values + vb);
+      u8.copyWithin(values, from.values, from.values + fromValues);
     }
   }
   return c;
