@@ -497,6 +497,7 @@ export class LassoEngine implements Engine {
     if (root.k === "all") return q.version.total;
     if (root.k === "none") return 0;
     const signal = abortCheck(req);
+    if (signal.aborted) throw signal.reason();
     if (this.pool && this.workOf(q) >= this.splitThreshold) {
       const memories = new Map<number, WebAssembly.Memory>();
       for (const s of q.version.shards) memories.set(memoryIdOf(s.mem), s.mem.memory);
@@ -507,7 +508,6 @@ export class LassoEngine implements Engine {
       req.signal?.addEventListener("abort", stop, { once: true });
       const timer = req.timeoutMs !== undefined ? setTimeout(stop, req.timeoutMs) : undefined;
       try {
-        if (signal.aborted) stop();
         return await this.pool.count(q.plan.programs, memories, ac.signal);
       } catch (e) {
         if (signal.aborted || ac.signal.aborted) throw signal.reason();

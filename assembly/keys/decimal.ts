@@ -20,8 +20,12 @@ export const KEYS_LF: i32 = 16;
 export const KEYS_CRLF: i32 = 32;
 const KNOWN_FLAGS: i32 = 63;
 
-/** Most bytes one key takes: "-9223372036854775808" (20), quotes or a fixstr byte, a separator. */
-export const KEY_TEXT_MAX_BYTES: i32 = 25;
+/**
+ * Most bytes one key takes with any accepted flags: a comma, a fixstr byte, two quotes,
+ * "-9223372036854775808" (20) and CR LF (the entry check reserves this much per key, so no flag
+ * combination can write past it).
+ */
+export const KEY_TEXT_MAX_BYTES: i32 = 26;
 
 // "00" … "99" as ASCII byte pairs
 const PAIRS: usize = memory.data<u8>([

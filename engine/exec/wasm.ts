@@ -282,8 +282,8 @@ export class KernelCalls {
 
 /** Flags of keysToDecimal (assembly/keys/decimal.ts). */
 export const KeyTextFlags = { signed: 1, quote: 2, fixstr: 4, comma: 8, lf: 16, crlf: 32 } as const;
-/** Most bytes keysToDecimal writes for one key. */
-export const KEY_TEXT_MAX_BYTES = 25;
+/** Most bytes keysToDecimal writes for one key, whatever the flags (assembly/keys/decimal.ts). */
+export const KEY_TEXT_MAX_BYTES = 26;
 
 class ScalarKernels extends KernelCalls {
   constructor(raw: RawKernels) {

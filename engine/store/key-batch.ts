@@ -167,13 +167,11 @@ export class KeyBatch implements KeyChunk {
 /** The generic path for utf8 keys: JSON strings, RFC 4180 fields or raw lines. */
 function stringText(strs: readonly string[], rows: Uint32Array, format: KeyTextFormat, first: boolean): string {
   const parts = new Array<string>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const k = strs[rows[i]!]!;
-    parts[i] = format === "json" || format === "ndjson" ? JSON.stringify(k) : format === "csv" ? csvField(k) : k;
-  }
+  for (let i = 0; i < rows.length; i++) parts[i] = strs[rows[i]!]!;
+  // a JSON array's elements in one JSON.stringify of the chunk (not one call per key)
+  if (format === "json") return (first ? "" : ",") + JSON.stringify(parts).slice(1, -1);
+  for (let i = 0; i < parts.length; i++) parts[i] = format === "ndjson" ? JSON.stringify(parts[i]) : format === "csv" ? csvField(parts[i]!) : parts[i]!;
   switch (format) {
-    case "json":
-      return (first ? "" : ",") + parts.join(",");
     case "csv":
       return parts.join("\r\n") + "\r\n";
     default:

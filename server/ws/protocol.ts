@@ -63,24 +63,15 @@ export function encode(frame: Outbound): Uint8Array {
   return packr.pack(frame);
 }
 
-/** msgpack of the map key "ids" (a fixstr). */
-const IDS_KEY = Uint8Array.of(0xa3, 0x69, 0x64, 0x73);
-
 /**
  * The start of an `{id, type:"ids", seq, ids}` frame, up to and including the key "ids": the keys'
- * msgpack array follows it (KeyChunk.msgpack(head) writes both into one buffer).
+ * msgpack array follows it (KeyChunk.msgpack(head) writes both into one buffer). Packed with `ids: null`
+ * and the null (0xc0, the last byte) dropped, so msgpackr writes the map header for four fields.
  */
 export function idsFrameHead(id: RequestId, seq: number): Uint8Array {
-  const fields = packr.pack({ id, type: "ids", seq });
-  const head = new Uint8Array(fields.length + IDS_KEY.length);
-  head.set(fields, 0);
-  head.set(IDS_KEY, fields.length);
-  // The map of three fields gets a fourth: msgpackr writes objects as map16 (0xde, u16 size), or as a
-  // fixmap (0x8N) when configured so.
-  if (fields[0] === 0xde && fields[1] === 0 && fields[2] === 3) head[2] = 4;
-  else if (fields[0] === 0x83) head[0] = 0x84;
-  else throw new Error(`msgpack map header 0x${fields[0]!.toString(16)} where a map of 3 fields was expected`);
-  return head;
+  const frame = packr.pack({ id, type: "ids", seq, ids: null });
+  if (frame[frame.length - 1] !== 0xc0) throw new Error("msgpack: an ids frame head must end in the null of `ids`");
+  return frame.slice(0, frame.length - 1);
 }
 
 export function isRequestId(v: unknown): v is RequestId {

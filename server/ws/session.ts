@@ -223,10 +223,12 @@ export class Session {
 
   /**
    * Waits while the socket holds too much unsent data (or until the request stops). Woken by uWS's
-   * `drain`, and re-checks on a timer from 1 ms backing off to DRAIN_RECHECK_MS: uWS can miss a writable
-   * event, leaving its buffer unsent with the kernel's empty and no drain to come (seen with client and
-   * server in one process: a 5M-key stream stalled for good). When a re-check finds the buffer no
-   * smaller, an empty cork makes uWS try to write it again (uncorking flushes the socket's buffer).
+   * `drain`, and re-checks on a timer: uWS can miss a writable event, leaving its buffer unsent with the
+   * kernel's empty and no drain to come (seen with client and server in one process: a 5M-key stream
+   * stalled for good). When a re-check finds the buffer no smaller, an empty cork makes uWS try to write
+   * it again (uncorking flushes the socket's buffer), re-checking from 1 ms backing off to
+   * DRAIN_RECHECK_MS; while the buffer shrinks uWS is writing and a drain will come, so the re-check
+   * waits the longest.
    */
   private async belowHighWater(r: Running): Promise<void> {
     const mark = this.ctx.opts.streamHighWaterBytes;
@@ -234,19 +236,28 @@ export class Session {
     let last = this.ws.getBufferedAmount();
     while (!this.closed && !r.control.stopped && last >= mark) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, waitMs);
-        this.drainWaiters.push(() => {
+        const wake = () => {
           clearTimeout(timer);
           resolve();
-        });
+        };
+        // a re-check that fires takes its waiter away (drain only wakes below the mark: they would pile up)
+        const timer = setTimeout(() => {
+          const i = this.drainWaiters.indexOf(wake);
+          if (i >= 0) this.drainWaiters.splice(i, 1);
+          resolve();
+        }, waitMs);
+        this.drainWaiters.push(wake);
       });
       if (this.closed) return;
       const now = this.ws.getBufferedAmount();
       if (now >= last) {
         this.ws.cork(() => {});
         waitMs = Math.min(waitMs * 2, DRAIN_RECHECK_MS);
-      } else waitMs = 1;
-      last = this.ws.getBufferedAmount();
+        last = this.ws.getBufferedAmount();
+      } else {
+        waitMs = DRAIN_RECHECK_MS;
+        last = now;
+      }
     }
   }
 
