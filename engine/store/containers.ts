@@ -49,20 +49,26 @@ function measure(words: Uint32Array): { card: number; runs: number } {
   return { card, runs };
 }
 
-/** Bytes the container of a morsel with these counts takes (as `bytesOf` counts them). */
+/** The container kind for a morsel with `card` set bits in `runs` runs: the smallest form. */
+function kindOf(card: number, runs: number): number {
+  if (card === 0) return KIND_EMPTY;
+  if (runs * 4 <= card * 2 && runs * 4 < MORSEL_BYTES) return KIND_RUNS;
+  return card <= ARRAY_MAX ? KIND_ARRAY : KIND_BITMAP;
+}
+
+/** Bytes the container of a morsel with these counts takes: its directory entry and payload block. */
 function containerBytes(card: number, runs: number): number {
-  if (card === 0) return DIR_ENTRY_BYTES;
-  const payload = runs * 4 <= card * 2 && runs * 4 < MORSEL_BYTES ? runs * 4 : card <= ARRAY_MAX ? card * 2 : MORSEL_BYTES;
+  const kind = kindOf(card, runs);
+  if (kind === KIND_EMPTY) return DIR_ENTRY_BYTES;
+  const payload = kind === KIND_RUNS ? runs * 4 : kind === KIND_ARRAY ? card * 2 : MORSEL_BYTES;
   return DIR_ENTRY_BYTES + payload + 8;
 }
 
-/** The best container for one morsel of a dense bitmap (`words` = 2,048 u32). */
-function containerOf(words: Uint32Array): Container {
-  const { card, runs } = measure(words);
-  if (card === 0) return { kind: KIND_EMPTY, card: 0, payload: null };
-  const arrayBytes = card * 2;
-  const runBytes = runs * 4;
-  if (runBytes <= arrayBytes && runBytes < MORSEL_BYTES) {
+/** The container for one morsel of a dense bitmap (`words` = 2,048 u32) with these counts (`measure`). */
+function containerOf(words: Uint32Array, card: number, runs: number): Container {
+  const kind = kindOf(card, runs);
+  if (kind === KIND_EMPTY) return { kind, card: 0, payload: null };
+  if (kind === KIND_RUNS) {
     const out = new Uint16Array(runs * 2);
     let k = 0;
     let start = -1;
@@ -75,9 +81,9 @@ function containerOf(words: Uint32Array): Container {
         start = -1;
       }
     }
-    return { kind: KIND_RUNS, card: runs, payload: new Uint8Array(out.buffer) };
+    return { kind, card: runs, payload: new Uint8Array(out.buffer) };
   }
-  if (card <= ARRAY_MAX) {
+  if (kind === KIND_ARRAY) {
     const out = new Uint16Array(card);
     let k = 0;
     for (let i = 0; i < words.length; i++) {
@@ -88,19 +94,9 @@ function containerOf(words: Uint32Array): Container {
         w ^= t;
       }
     }
-    return { kind: KIND_ARRAY, card, payload: new Uint8Array(out.buffer) };
+    return { kind, card, payload: new Uint8Array(out.buffer) };
   }
-  return { kind: KIND_BITMAP, card, payload: new Uint8Array(words.buffer, words.byteOffset, MORSEL_BYTES).slice() };
-}
-
-function containersOf(mem: ShardMemory, bitmap: number, morsels: number): Container[] {
-  const out: Container[] = [];
-  for (let m = 0; m < morsels; m++) out.push(containerOf(new Uint32Array(mem.memory.buffer, bitmap + m * MORSEL_BYTES, MORSEL_BYTES / 4)));
-  return out;
-}
-
-function bytesOf(cs: Container[]): number {
-  return cs.reduce((s, c) => s + DIR_ENTRY_BYTES + (c.payload ? c.payload.byteLength + 8 : 0), 0);
+  return { kind, card, payload: new Uint8Array(words.buffer, words.byteOffset, MORSEL_BYTES).slice() };
 }
 
 /** Writes containers and their directory; returns the directory pointer and the blocks used. */
@@ -129,17 +125,20 @@ export function sparsify(mem: ShardMemory, c: Chunk): boolean {
   const dense = (c.capacity / 8) * 2;
   // Counting first, building containers only when they win: most bool tags are dense and stay so, and
   // for them the count stops as soon as the containers would already be too big.
+  // The counts are kept for the build (each morsel is measured once).
   let bytes = 0;
-  for (const bitmap of [c.values, c.validity]) {
-    for (let m = 0; m < morsels; m++) {
-      const { card, runs } = measure(new Uint32Array(mem.memory.buffer, bitmap + m * MORSEL_BYTES, MORSEL_BYTES / 4));
+  const counted = [c.values, c.validity].map((bitmap) => {
+    const counts: { words: Uint32Array; card: number; runs: number }[] = [];
+    for (let m = 0; m < morsels && bytes * SPARSE_GAIN <= dense; m++) {
+      const words = new Uint32Array(mem.memory.buffer, bitmap + m * MORSEL_BYTES, MORSEL_BYTES / 4);
+      const { card, runs } = measure(words);
       bytes += containerBytes(card, runs);
-      if (bytes * SPARSE_GAIN > dense) return false;
+      counts.push({ words, card, runs });
     }
-  }
-  const values = containersOf(mem, c.values, morsels);
-  const validity = containersOf(mem, c.validity, morsels);
-  if ((bytesOf(values) + bytesOf(validity)) * SPARSE_GAIN > dense) return false;
+    return counts;
+  });
+  if (bytes * SPARSE_GAIN > dense) return false;
+  const [values, validity] = counted.map((counts) => counts.map((k) => containerOf(k.words, k.card, k.runs))) as [Container[], Container[]];
   const blocks: number[] = [];
   const vdir = writeContainers(mem, values, blocks);
   const ldir = writeContainers(mem, validity, blocks);
