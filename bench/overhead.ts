@@ -13,11 +13,11 @@
  *   (/proc/PID/stat) and the load generator's in theirs. On 2 cores the client's CPU is taken from the
  *   same cores the server needs, which is why it is shown separately.
  */
-import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { pack, unpack } from "msgpackr";
 import WebSocket from "ws";
 import type { Engine } from "../engine/api.js";
+import { processCpuMs } from "./proc.js";
 import { median } from "./stats.js";
 
 export interface OverheadQuery {
@@ -297,12 +297,6 @@ class HttpConnection {
     this.pending = undefined;
     p?.reject(e);
   }
-}
-
-/** User + system CPU of a process in ms (/proc/PID/stat fields 14 and 15, in USER_HZ = 100 ticks/s on Linux). */
-function processCpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function medianFigures(fs: readonly RoundFigures[]): RoundFigures {

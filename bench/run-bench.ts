@@ -6,7 +6,7 @@
  *   const result = await runBench({ targets: ["engine"], peer: "duckdb", fixture: "1m", workload: SEG_V1, mode: "latency" });
  *   console.log(formatResult(result));
  */
-import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createReadStream, mkdtempSync, rmSync, statSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import type { Engine } from "../engine/api.js";
@@ -31,6 +31,7 @@ import { selToSql } from "./sql.js";
 import { geometricMean } from "./stats.js";
 import { DuckTarget, EngineTarget, HttpTarget, WsTarget, baseUrlOf, runBounded, type BenchQuery, type Target } from "./targets.js";
 import { workloadDigest, type Workload } from "./workload.js";
+import { processMemory } from "./proc.js";
 
 export interface BenchOptions {
   /** "engine", "ws" / "http" (a server started here over the engine), "ws://…/v1/ws", "http://…". */
@@ -81,17 +82,6 @@ interface Opened {
   notes: string[];
 }
 
-/** Peak and current RSS from /proc/self/status (0 where there is none). */
-function procMemory(): { rss: number; hwm: number } {
-  try {
-    const s = readFileSync("/proc/self/status", "utf8");
-    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(s)?.[1] ?? 0) * 1024;
-    return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
-  } catch {
-    return { rss: 0, hwm: 0 };
-  }
-}
-
 /**
  * Shard count and Wasm memory bytes of an entity. Not public API: the bench looks through the engine's
  * private `stores` (engine/engine.ts) to each store's `memories` (engine/store/entity.ts), and reports
@@ -117,7 +107,7 @@ class Resources {
   private readonly t0 = performance.now();
 
   sample(phase: string): ResourceSample {
-    const m = procMemory();
+    const m = processMemory("self");
     const s = { phase, atMs: Math.round(performance.now() - this.t0), rssBytes: m.rss, peakRssBytes: m.hwm, loadAvg: loadavg().map((x) => Math.round(x * 100) / 100) };
     this.samples.push(s);
     return s;

@@ -21,7 +21,7 @@
  *   LASSO_OVERHEAD_ROUNDS=5 LASSO_OVERHEAD_SECONDS=3 (the overhead's rounds per target and concurrency, seconds each)
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { SIZES } from "../fixtures/schema.js";
@@ -32,6 +32,7 @@ import { measureKeyRates, type KeyRate } from "./keys-rate.js";
 import { terminalProgress, type Progress } from "./progress.js";
 import { formatResult } from "./report.js";
 import { measureOverhead, overheadMd, type OverheadRow } from "./overhead.js";
+import { processMemory } from "./proc.js";
 import type { BenchResult } from "./result.js";
 import { runBench } from "./run-bench.js";
 import { SEG_V1, type Workload } from "./workload.js";
@@ -81,12 +82,6 @@ async function stopServer(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** Resident set of a process in bytes (Linux /proc). */
-function rssOf(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) * 1024 : 0;
-}
-
 interface SlowReader {
   idsWanted: number;
   idsRead: number;
@@ -104,10 +99,10 @@ interface SlowReader {
  */
 async function slowReader(url: string, pid: number, wanted: number, pauseMs: number, p: Progress): Promise<SlowReader> {
   const client = new LassoClient(url);
-  const before = rssOf(pid);
+  const before = processMemory(pid).rss;
   let peak = before;
   const sampler = setInterval(() => {
-    peak = Math.max(peak, rssOf(pid));
+    peak = Math.max(peak, processMemory(pid).rss);
   }, 50);
   const t0 = performance.now();
   let read = 0;
@@ -115,7 +110,7 @@ async function slowReader(url: string, pid: number, wanted: number, pauseMs: num
     while (read < wanted) {
       for await (const chunk of client.select("true", { entity: SEG_V1.entity })) {
         read += chunk.length;
-        p.update(`slow reader: ${(read / 1e6).toFixed(1)}M of ${(wanted / 1e6).toFixed(0)}M keys, server RSS ${(rssOf(pid) / 2 ** 20).toFixed(0)} MiB`);
+        p.update(`slow reader: ${(read / 1e6).toFixed(1)}M of ${(wanted / 1e6).toFixed(0)}M keys, server RSS ${(processMemory(pid).rss / 2 ** 20).toFixed(0)} MiB`);
         await new Promise((r) => setTimeout(r, pauseMs));
         if (read >= wanted) break;
       }
@@ -125,7 +120,7 @@ async function slowReader(url: string, pid: number, wanted: number, pauseMs: num
     await client.close();
   }
   const seconds = (performance.now() - t0) / 1000;
-  peak = Math.max(peak, rssOf(pid));
+  peak = Math.max(peak, processMemory(pid).rss);
   return {
     idsWanted: wanted, idsRead: read, seconds, idsPerSec: read / seconds, pauseMsPerChunk: pauseMs,
     rssBeforeBytes: before, rssPeakBytes: peak, growthBytes: peak - before,

@@ -2,10 +2,10 @@
 // measured in the same run. Not a test (timings belong to benchmarks); run after `npm run build`:
 //
 //   node test/store/measure.mjs [rows=1000000] [upsertRows=rows/10] [schema=standard|narrow] [shardRows=4194304]
-//   LASSO_MEASURE_FIXTURE=/tmp/f-10m.arrows node test/store/measure.mjs 10000000   (reuses the fixture file)
+//   LASSO_MEASURE_CACHE=/tmp/lasso-measure node test/store/measure.mjs 10000000   (keeps and reuses the fixture there)
 //
 // Prints one JSON object. The data directory and fixture go to a temp directory that is removed after.
-import { closeSync, createReadStream, existsSync, fdatasyncSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import * as arrow from "apache-arrow";
@@ -63,12 +63,13 @@ function rawWrite(bytes) {
 }
 
 try {
-  // LASSO_MEASURE_FIXTURE: a file of the same fixture (rows, seed 1, schema) as an IPC stream, reused
-  // across runs instead of written anew (written there when missing; not removed)
-  const reuse = process.env.LASSO_MEASURE_FIXTURE;
-  const fixture = reuse ?? join(work, "fixture.arrows");
+  // LASSO_MEASURE_CACHE: a directory where the fixture (as an IPC stream) is kept across runs, named by
+  // its schema, rows and seed so that a run never reuses another size's file (written when missing)
+  const cache = process.env.LASSO_MEASURE_CACHE;
+  if (cache) mkdirSync(cache, { recursive: true });
+  const fixture = join(cache ?? work, `fixture-${schema}-${rows}-s1.arrows`);
   let t = performance.now();
-  if (!reuse || !existsSync(reuse)) {
+  if (!existsSync(fixture)) {
     // under another name first: an interrupted run must not leave a partial fixture to be reused
     await writeStream(`${fixture}.tmp-${process.pid}`, generateBatches({ rows, seed: 1, schema }));
     renameSync(`${fixture}.tmp-${process.pid}`, fixture);
