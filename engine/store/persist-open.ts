@@ -119,11 +119,11 @@ export class ColumnLoader {
         get: () => {
           // a chunk freed before it was read (its last version retired: refs fell to 0) is never read
           if (field === "blocks" && chunk.refs === 0) this.drop(index);
-          else this.ensure(index);
+          else this.ensure(index, true);
           return chunk[field];
         },
         set: (value: unknown) => {
-          this.ensure(index);
+          this.ensure(index, true);
           (chunk as unknown as Record<string, unknown>)[field] = value;
         },
       });
@@ -226,8 +226,11 @@ export class ColumnLoader {
     }
   }
 
-  /** Makes chunk `i` resident (reading it here if no one has), or throws its typed read error. */
-  private ensure(i: number): void {
+  /**
+   * Makes chunk `i` resident (reading it here if no one has), or throws its typed read error. `onDemand`:
+   * a query or load touched the chunk (counted in `stats.onDemand` when it is read here for it).
+   */
+  private ensure(i: number, onDemand = false): void {
     const e = this.entries[i]!;
     if (e.settled) return;
     if (!this.started) throw new LassoError("internal", "a column was read before the store was opened");
@@ -247,7 +250,7 @@ export class ColumnLoader {
         throw err;
       }
       Atomics.store(this.state, i, DONE);
-      this.stats.onDemand++;
+      if (onDemand) this.stats.onDemand++;
       break;
     }
     this.settle(e, true);
