@@ -17,7 +17,7 @@ import * as arrow from "apache-arrow";
 import type { Engine, EntityInfo, TagSummary } from "../engine/api.js";
 import { openEngine } from "../engine/index.js";
 import { isLassoError, LassoError } from "../engine/errors.js";
-import { SIZES, type SchemaName, type SizeName } from "../fixtures/schema.js";
+import { SIZES, parseRowCount, type SchemaName, type SizeName } from "../fixtures/schema.js";
 import { writeFixture } from "../fixtures/generate.js";
 
 export const FIXTURE_SEED = 42;
@@ -45,9 +45,8 @@ export function defaultCacheDir(): string {
  */
 export function fixtureFromEnv(name: string, fallback: string): SizeName | number {
   const v = (process.env[name] || fallback).trim().toLowerCase();
-  const m = /^(\d[\d_]*)([km]?)$/.exec(v);
-  if (!(v in SIZES) && !m) throw new Error(`${name} must be a row count like 1000000, 500k or 10m, got "${v}"`);
-  const rows = v in SIZES ? SIZES[v as SizeName] : Number(m![1]!.replaceAll("_", "")) * (m![2] === "" ? 1 : m![2] === "k" ? 1_000 : 1_000_000);
+  const rows = Object.hasOwn(SIZES, v) ? SIZES[v as SizeName] : parseRowCount(v);
+  if (rows === null) throw new Error(`${name} must be a row count like 1000000, 500k or 10m, got "${v}"`);
   return (Object.keys(SIZES) as SizeName[]).find((k) => SIZES[k] === rows) ?? rows;
 }
 

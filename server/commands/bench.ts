@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { isLassoError } from "../../engine/errors.js";
-import { SIZES, type SizeName } from "../../fixtures/schema.js";
+import { SIZES, parseRowCount, type SizeName } from "../../fixtures/schema.js";
 import { compareResults, formatComparison, parseResultFile } from "../../bench/compare.js";
 import { terminalProgress } from "../../bench/progress.js";
 import { formatResult } from "../../bench/report.js";
@@ -94,9 +94,9 @@ function positiveNumber(flag: string, text: string | undefined): number | undefi
 }
 
 function parseRows(text: string): number {
-  const m = /^(\d[\d_]*)([kKmM]?)$/.exec(text.trim());
-  if (!m) throw new UsageError(`--rows must be a whole number (like 250000, 500k or 3m), got "${text}"`);
-  return Number(m[1]!.replaceAll("_", "")) * (m[2] === "" ? 1 : /k/i.test(m[2]!) ? 1_000 : 1_000_000);
+  const rows = parseRowCount(text);
+  if (rows === null) throw new UsageError(`--rows must be a whole number (like 250000, 500k or 3m), got "${text}"`);
+  return rows;
 }
 
 export interface BenchFlags {

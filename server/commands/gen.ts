@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { FIXTURE_NOW_ISO, KEY_COLUMN, SIZES, tagsOf, writeFixture, type SchemaName, type SizeName } from "../../fixtures/generate.js";
+import { parseRowCount } from "../../fixtures/schema.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Command } from "./command.js";
 
 const SIZE_NAMES = Object.keys(SIZES) as SizeName[];
@@ -34,9 +35,8 @@ Examples:
 
 
 function parseCount(flag: string, text: string): number {
-  const m = /^(\d[\d_]*)([kKmM]?)$/.exec(text.trim());
-  if (!m) throw new UsageError(`${flag} must be a whole number (like 250000, 2_500_000, 500k or 3m), got "${text}"`);
-  const n = Number(m[1]!.replaceAll("_", "")) * (m[2] === "" ? 1 : /k/i.test(m[2]!) ? 1_000 : 1_000_000);
+  const n = parseRowCount(text);
+  if (n === null) throw new UsageError(`${flag} must be a whole number (like 250000, 2_500_000, 500k or 3m), got "${text}"`);
   if (!Number.isSafeInteger(n)) throw new UsageError(`${flag} is too large: "${text}"`);
   return n;
 }
