@@ -320,6 +320,18 @@ export async function runKernelBench(opts: KernelBenchOptions): Promise<KernelBe
     kernel: "codesInLutU8", kind: "predicate", io: io([C(1)]), setup: () => { randomColumn(); fillRandom(lut, LUT_U8_BYTES); },
     run: (k) => perMorsel((m, n) => { k.codesInLutU8(at(col, m, 1), 0, n, lut, scratch); })(),
   });
+  // A dictionary of at most 128 values (most enum tags): codes and set below 128, one nibble table.
+  const lowCodes = structured(() => fillRandom(col, rows, 0x7f7f7f7f));
+  cases.push({
+    kernel: "codesEqAnyU8 k=16 (codes < 128)", kind: "predicate", io: io([C(1)]),
+    setup: () => { lowCodes(); setValues(8, Array.from({ length: 16 }, (_, i) => i * 7)); },
+    run: (k) => perMorsel((m, n) => { k.codesEqAnyU8(at(col, m, 1), 0, n, values, 16, scratch); })(),
+  });
+  cases.push({
+    kernel: "codesInLutU8 (codes < 128)", kind: "predicate", io: io([C(1)]),
+    setup: () => { lowCodes(); fillRandom(lut, LUT_U8_BYTES / 2); u32(lut + LUT_U8_BYTES / 2, LUT_U8_BYTES / 8).fill(0); },
+    run: (k) => perMorsel((m, n) => { k.codesInLutU8(at(col, m, 1), 0, n, lut, scratch); })(),
+  });
   cases.push({
     kernel: "codesInLutU16", kind: "predicate", io: io([C(2)]), setup: () => { randomColumn(); fillRandom(lut, LUT_U16_BYTES); },
     run: (k) => perMorsel((m, n) => { k.codesInLutU16(at(col, m, 2), 0, n, lut, scratch); })(),

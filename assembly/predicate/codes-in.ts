@@ -147,10 +147,7 @@ export function codesEqAnyU8(col: usize, validity: usize, n: i32, values: usize,
     if (inB && !hiHalf) b0 |= bit;
     if (inB && hiHalf) b1 |= bit;
   }
-  const a = i64x2(<i64>a0, <i64>a1), b = i64x2(<i64>b0, <i64>b1);
-  return validity == 0
-    ? nibbleLutScan<AllValid>(col, validity, n, a, b, dst)
-    : nibbleLutScan<WithValidity>(col, validity, n, a, b, dst);
+  return nibbleLut(col, validity, n, a0, a1, b0, b1, dst);
 }
 
 // ---- the nibble LUT: u8 set membership with three swizzles --------------------------------------
@@ -161,27 +158,57 @@ export function codesEqAnyU8(col: usize, validity: usize, n: i32, values: usize,
 // lets exactly one table answer; a third swizzle turns (c >> 4) & 7 into the bit to test.
 // (Wojciech Muła, "SIMD-ized check which bytes are in a set", 2018.)
 
+// A set with members on one side of 128 only (most u8 dictionaries have under 128 codes) needs one
+// table: the other one is all zeros and would answer 0 for every code. The table count is a type, so
+// each instance has only its own swizzles (two fewer vector operations of about fourteen per 16 rows).
+type BothTables = u8;
+type TableA = u16;
+type TableB = u32;
+
 @inline
-function nibbleMask16(c: v128, a: v128, b: v128, pow2: v128, m8f: v128, m80: v128, m07: v128, m7f: v128): u64 {
+function nibbleMask16<N>(c: v128, a: v128, b: v128, pow2: v128, m8f: v128, m80: v128, m07: v128, m7f: v128): u64 {
   const idx = v128.and(c, m8f);
-  const row = v128.or(i8x16.swizzle(a, idx), i8x16.swizzle(b, v128.xor(idx, m80)));
+  const row = sizeof<N>() == sizeof<TableA>()
+    ? i8x16.swizzle(a, idx)
+    : sizeof<N>() == sizeof<TableB>()
+      ? i8x16.swizzle(b, v128.xor(idx, m80))
+      : v128.or(i8x16.swizzle(a, idx), i8x16.swizzle(b, v128.xor(idx, m80)));
   const bit = i8x16.swizzle(pow2, v128.and(i16x8.shr_u(c, 4), m07));
   // A non-zero byte + 0x7f (saturating) has its top bit set: members, straight into the bitmask.
   return <u64><u32>i8x16.bitmask(i8x16.add_sat_u(v128.and(row, bit), m7f));
 }
 
+/** The nibble tables (a0, a1 | b0, b1 as u64 halves) → the scan instance for them and the validity. */
 @inline
-function nibbleLutScan<V>(col: usize, validity: usize, n: i32, a: v128, b: v128, dst: usize): i32 {
+function nibbleLut(col: usize, validity: usize, n: i32, a0: u64, a1: u64, b0: u64, b1: u64, dst: usize): i32 {
+  const a = i64x2(<i64>a0, <i64>a1), b = i64x2(<i64>b0, <i64>b1);
+  if ((b0 | b1) == 0) {
+    return validity == 0
+      ? nibbleLutScan<AllValid, TableA>(col, validity, n, a, b, dst)
+      : nibbleLutScan<WithValidity, TableA>(col, validity, n, a, b, dst);
+  }
+  if ((a0 | a1) == 0) {
+    return validity == 0
+      ? nibbleLutScan<AllValid, TableB>(col, validity, n, a, b, dst)
+      : nibbleLutScan<WithValidity, TableB>(col, validity, n, a, b, dst);
+  }
+  return validity == 0
+    ? nibbleLutScan<AllValid, BothTables>(col, validity, n, a, b, dst)
+    : nibbleLutScan<WithValidity, BothTables>(col, validity, n, a, b, dst);
+}
+
+@inline
+function nibbleLutScan<V, N>(col: usize, validity: usize, n: i32, a: v128, b: v128, dst: usize): i32 {
   const pow2 = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
   const m8f = i8x16.splat(<i8>0x8f), m80 = i8x16.splat(<i8>0x80), m07 = i8x16.splat(7), m7f = i8x16.splat(0x7f);
   const full = n >> 6;
   let p = col;
   let any: u64 = 0;
   for (let w = 0; w < full; w++) {
-    let bits = nibbleMask16(v128.load(p), a, b, pow2, m8f, m80, m07, m7f);
-    bits |= nibbleMask16(v128.load(p, 16), a, b, pow2, m8f, m80, m07, m7f) << 16;
-    bits |= nibbleMask16(v128.load(p, 32), a, b, pow2, m8f, m80, m07, m7f) << 32;
-    bits |= nibbleMask16(v128.load(p, 48), a, b, pow2, m8f, m80, m07, m7f) << 48;
+    let bits = nibbleMask16<N>(v128.load(p), a, b, pow2, m8f, m80, m07, m7f);
+    bits |= nibbleMask16<N>(v128.load(p, 16), a, b, pow2, m8f, m80, m07, m7f) << 16;
+    bits |= nibbleMask16<N>(v128.load(p, 32), a, b, pow2, m8f, m80, m07, m7f) << 32;
+    bits |= nibbleMask16<N>(v128.load(p, 48), a, b, pow2, m8f, m80, m07, m7f) << 48;
     bits &= validWordOf<V>(validity, w);
     store<u64>(dst + (<usize>w << 3), bits);
     any |= bits;
@@ -192,12 +219,12 @@ function nibbleLutScan<V>(col: usize, validity: usize, n: i32, a: v128, b: v128,
     let bits: u64 = 0;
     let r = 0;
     for (; r + 16 <= rem; r += 16) {
-      bits |= nibbleMask16(v128.load(p), a, b, pow2, m8f, m80, m07, m7f) << <u64>r;
+      bits |= nibbleMask16<N>(v128.load(p), a, b, pow2, m8f, m80, m07, m7f) << <u64>r;
       p += 16;
     }
     for (; r < rem; r++) {
       // One row: the same lookup on a vector whose lanes all hold the code.
-      bits |= (nibbleMask16(i8x16.splat(load<u8>(p)), a, b, pow2, m8f, m80, m07, m7f) & 1) << <u64>r;
+      bits |= (nibbleMask16<N>(i8x16.splat(load<u8>(p)), a, b, pow2, m8f, m80, m07, m7f) & 1) << <u64>r;
       p += 1;
     }
     bits &= validWord(validity, full);
@@ -375,10 +402,7 @@ export function codesInLutU8(col: usize, validity: usize, n: i32, lut: usize, ds
       b1 |= ((hi >> <u64>(l + 8)) & 1) << at;
     }
   }
-  const a = i64x2(<i64>a0, <i64>a1), b = i64x2(<i64>b0, <i64>b1);
-  return validity == 0
-    ? nibbleLutScan<AllValid>(col, validity, n, a, b, dst)
-    : nibbleLutScan<WithValidity>(col, validity, n, a, b, dst);
+  return nibbleLut(col, validity, n, a0, a1, b0, b1, dst);
 }
 
 // A LUT probe per row is a dependent load and SIMD has no gather, so the u16/u32 kernels are scalar in

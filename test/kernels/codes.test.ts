@@ -36,13 +36,18 @@ describe.each(VARIANTS)("enum predicates (%s build)", (variant: Variant) => {
         // Every k the kernels special-case (1–4 compare, 5+ the u8 nibble LUT / the u16 value loop).
         for (const k of [0, 1, 2, 3, 4, 5, MAX_EQ_VALUES, 1 + rng.int(MAX_EQ_VALUES)]) {
           const edges = [0, max, 0x7f, 0x80, 0x8f, 0xf0, 0x8000 & max, 0x7fff & max];
-          const values = Array.from({ length: k }, () => (rng.bool(0.2) ? rng.pick(edges) : rng.int(alphabet)));
+          // A third of the u8 sets lie on one side of 128 (the nibble LUT then scans with one table).
+          const side = width === 8 ? rng.pick(["any", "below128", "from128"] as const) : "any";
+          const values = Array.from({ length: k }, () => {
+            const v = rng.bool(0.2) ? rng.pick(edges) : rng.int(alphabet);
+            return side === "below128" ? v & 0x7f : side === "from128" ? v | 0x80 : v;
+          });
           const valuesPtr = a.store(width === 8 ? Uint8Array.from(values) : Uint16Array.from(values), caseNo % 3);
           const mode = VALIDITY_MODES[caseNo++ % VALIDITY_MODES.length]!;
           const validity = makeValidity(a, rng, n, mode);
           const set = new Set(values);
           const expected = bitsOf(n, (i) => validity.valid(i) && set.has(col[i]!));
-          checkBothForms(a, n, expected, `${name} k=${k} validity=${mode}`, (s, dst) =>
+          checkBothForms(a, n, expected, `${name} k=${k} ${side} validity=${mode}`, (s, dst) =>
             width === 8
               ? s.codesEqAnyU8(colPtr, validity.ptr, n, valuesPtr, k, dst)
               : s.codesEqAnyU16(colPtr, validity.ptr, n, valuesPtr, k, dst));
@@ -61,9 +66,12 @@ describe.each(VARIANTS)("enum predicates (%s build)", (variant: Variant) => {
 
       const c8 = codes(rng, n, 256, 0xff);
       const lut8 = randomLut(rng, LUT_U8_BYTES * 8);
+      // Sets of codes below 128 only, or of 128 and above only, scan with one nibble table.
+      const half = rng.pick(["both", "below128", "from128"] as const);
+      if (half !== "both") lut8.fill(0, half === "below128" ? 4 : 0, half === "below128" ? 8 : 4);
       const p8 = a.store(Uint8Array.from(c8), caseNo % 7);
       const l8 = a.store(lut8, caseNo % 2); // the u8 LUT is read with v128 loads: try it unaligned too
-      checkBothForms(a, n, bitsOf(n, (i) => validity.valid(i) && bitAt(lut8, c8[i]!)), `codesInLutU8 validity=${mode}`,
+      checkBothForms(a, n, bitsOf(n, (i) => validity.valid(i) && bitAt(lut8, c8[i]!)), `codesInLutU8 ${half} validity=${mode}`,
         (s, dst) => s.codesInLutU8(p8, validity.ptr, n, l8, dst));
 
       const c16 = codes(rng, n, rng.pick([300, 65536]), 0xffff);
