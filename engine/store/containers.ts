@@ -10,6 +10,7 @@
  * Directory layout (one per row set, in shard memory):   morsel m → u32 kind, u32 card, u32 payload ptr
  */
 import { MORSEL_BYTES, MORSEL_ROWS } from "./layout.js";
+import { popcount32 } from "./popcount.js";
 import type { ShardMemory } from "./shard-memory.js";
 import type { Chunk } from "./tags.js";
 
@@ -26,12 +27,6 @@ interface Container {
   kind: number;
   card: number;
   payload: Uint8Array | null;
-}
-
-function popcount32(x: number): number {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
 }
 
 /** Set bits and runs of set bits in one morsel of a dense bitmap (`words` = 2,048 u32). */

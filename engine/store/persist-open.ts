@@ -347,16 +347,31 @@ function tailEnd(ptr: number, len: number): number {
 
 /** Reads a file's buffers straight into shard memory at `ptrs` (0 = a buffer not kept, e.g. absent validity). */
 export function readBuffers(mem: ShardMemory, path: string, rec: FileRecord, lengths: number[], ptrs: number[]): void {
+  const u8 = mem.u8;
+  readFileBuffers(path, rec, lengths, (i, len) => {
+    const ptr = ptrs[i]!;
+    if (ptr === 0) return null;
+    u8.fill(0, ptr + len, tailEnd(ptr, len));
+    return new Uint8Array(u8.buffer, ptr, len);
+  });
+}
+
+/**
+ * Reads the body buffers of a column file (lengths as persist-arrow.ts lays them out): buffer i, when
+ * non-empty, into the bytes `into(i, length)` returns (exactly `length` of them), or not at all for null.
+ * The one reader of column files on this thread (the background loader's worker has its own copy).
+ */
+export function readFileBuffers(
+  path: string, rec: FileRecord, lengths: readonly number[], into: (i: number, length: number) => Uint8Array | null,
+): void {
   const file = openChecked(path, rec);
   try {
     const { offsets, length } = bodyOffsets(lengths);
     if (rec.body + length > rec.size) throw damaged(path, `body of ${length} bytes does not fit a ${rec.size}-byte file`);
-    const u8 = mem.u8;
     lengths.forEach((len, i) => {
-      const ptr = ptrs[i]!;
-      if (len === 0 || ptr === 0) return;
-      file.readInto(new Uint8Array(u8.buffer, ptr, len), rec.body + offsets[i]!);
-      u8.fill(0, ptr + len, tailEnd(ptr, len));
+      if (len === 0) return;
+      const out = into(i, len);
+      if (out) file.readInto(out, rec.body + offsets[i]!);
     });
   } catch (e) {
     throw ioError(e, `cannot read ${path}`);

@@ -26,12 +26,12 @@ import type { KeyType, OpenOptions, SegmentDef } from "../api.js";
 import { LassoError } from "../errors.js";
 import { EntityVersion, type Block, type EntityStore, type ShardState } from "./entity.js";
 import {
-  bodyOffsets, chunkBufferLengths, chunkFile, countNulls, decodeStrings, encodeFile, existsBufferLengths, existsFile,
+  chunkBufferLengths, chunkFile, countNulls, decodeStrings, encodeFile, existsBufferLengths, existsFile,
   intKeyBufferLengths, intKeyFile, keyWidth, stringBufferLengths, stringFile, stringRuns, KEY_FILE_ROWS,
   type ColumnFile, type EncodedFile,
 } from "./persist-arrow.js";
 import { crashPoint, errnoOf, fsyncDir, ioError, unlinkQuietly, writeEncoded, writeSmall } from "./persist-io.js";
-import { ColumnLoader, missing, openChecked, openHooks, readBuffers, wrongSize } from "./persist-open.js";
+import { ColumnLoader, missing, openHooks, readBuffers, readFileBuffers, wrongSize } from "./persist-open.js";
 import {
   ENTITIES, ENTITY_DIR, LOCK, MANIFEST, SEGMENTS, STORE_FILE, damaged, emptyManifest, filesOf, parseManifest,
   type ChunkRecord, type EntityRecord, type FileRecord, type KeyFileRecord, type Manifest,
@@ -39,6 +39,7 @@ import {
 } from "./persist-manifest.js";
 import { expandInto } from "./containers.js";
 import { MORSEL_ROWS } from "./layout.js";
+import { popcountRows } from "./popcount.js";
 import { ShardMemory } from "./shard-memory.js";
 import { Dictionary, type Chunk, type TagMeta } from "./tags.js";
 import type { Transaction } from "./transaction.js";
@@ -700,31 +701,15 @@ function checkSize(path: string, rec: FileRecord): void {
 
 /** Reads buffer `index` of a file into `out`. */
 function readInto(path: string, rec: FileRecord, lengths: number[], index: number, out: Uint8Array): void {
-  const file = openChecked(path, rec);
-  try {
-    const { offsets, length } = bodyOffsets(lengths);
-    if (rec.body + length > rec.size) throw damaged(path, `body of ${length} bytes does not fit a ${rec.size}-byte file`);
-    file.readInto(out, rec.body + offsets[index]!);
-  } finally {
-    file.close();
-  }
+  readFileBuffers(path, rec, lengths, (i) => (i === index ? out : null));
 }
 
 /** Reads a file's buffers into fresh JS memory. */
 function readToMemory(path: string, rec: FileRecord, lengths: number[]): Buffer[] {
-  const file = openChecked(path, rec);
-  try {
-    const { offsets, length } = bodyOffsets(lengths);
-    if (rec.body + length > rec.size) throw damaged(path, `body of ${length} bytes does not fit a ${rec.size}-byte file`);
-    return lengths.map((len, i) => {
-      // 8-aligned storage, so typed views (Int32Array offsets) can be laid over it
-      const out = Buffer.from(new ArrayBuffer(Math.ceil(len / 8) * 8), 0, len);
-      if (len > 0) file.readInto(out, rec.body + offsets[i]!);
-      return out;
-    });
-  } finally {
-    file.close();
-  }
+  // 8-aligned storage, so typed views (Int32Array offsets) can be laid over it
+  const out = lengths.map((len) => Buffer.from(new ArrayBuffer(Math.ceil(len / 8) * 8), 0, len));
+  readFileBuffers(path, rec, lengths, (i) => out[i]!);
+  return out;
 }
 
 function readDictionary(dir: string, t: TagRecord): Dictionary {
@@ -769,7 +754,7 @@ function restoreKeys(store: EntityStore, e: EntityRecord, dir: string, shards: S
   }
   if (store.keys.rows !== e.rows) throw damaged(e.dir, `the key files hold ${store.keys.rows} rows, MANIFEST says ${e.rows}`);
   let live = 0;
-  for (let s = 0; s < bits.length; s++) live += popcount(bits[s]!, Math.max(0, Math.min(sr, e.rows - s * sr)));
+  for (let s = 0; s < bits.length; s++) live += popcountRows(bits[s]!, Math.max(0, Math.min(sr, e.rows - s * sr)));
   store.keys.hashRestored(live, (row) => {
     const s = Math.floor(row / sr);
     const local = row - s * sr;
@@ -777,21 +762,6 @@ function restoreKeys(store: EntityStore, e: EntityRecord, dir: string, shards: S
   });
   return live;
 }
-
-/** Set bits among the first `rows` bits of `bytes`. */
-function popcount(bytes: Uint8Array, rows: number): number {
-  let n = 0;
-  const full = rows >> 3;
-  for (let i = 0; i < full; i++) n += BYTE_BITS[bytes[i]!]!;
-  for (let r = full << 3; r < rows; r++) if ((bytes[r >> 3]! & (1 << (r & 7))) !== 0) n++;
-  return n;
-}
-
-const BYTE_BITS = Uint8Array.from({ length: 256 }, (_, b) => {
-  let n = 0;
-  for (let x = b; x; x &= x - 1) n++;
-  return n;
-});
 
 async function readManifest(dir: string): Promise<Manifest | null> {
   const path = join(dir, MANIFEST);

@@ -11,6 +11,7 @@
  */
 import type { EntityVersion, ShardState } from "./entity.js";
 import { MORSEL_ROWS } from "./layout.js";
+import { popcountRows } from "./popcount.js";
 import { codeView } from "./transaction.js";
 import type { Chunk, TagMeta } from "./tags.js";
 
@@ -22,18 +23,6 @@ interface ValueCounts {
 
 const counts = new WeakMap<Chunk, ValueCounts>();
 const ranges = new WeakMap<Chunk, MorselRanges>();
-
-function popcountBytes(u8: Uint8Array): number {
-  let n = 0;
-  const words = new Uint32Array(u8.buffer, u8.byteOffset, u8.byteLength >> 2);
-  for (let i = 0; i < words.length; i++) {
-    let x = words[i]!;
-    x -= (x >>> 1) & 0x55555555;
-    x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-    n += Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
-  }
-  return n;
-}
 
 function chunkCounts(s: ShardState, meta: TagMeta, c: Chunk): ValueCounts {
   let vc = counts.get(c);
@@ -58,8 +47,8 @@ function chunkCounts(s: ShardState, meta: TagMeta, c: Chunk): ValueCounts {
     vc.trues = dir(c.sparse.values);
   } else if (rows > 0) {
     const bytes = Math.ceil(rows / 32) * 4;
-    vc.valid = popcountBytes(new Uint8Array(buf, c.validity, bytes));
-    if (meta.form === "bool") vc.trues = popcountBytes(new Uint8Array(buf, c.values, bytes)) ;
+    vc.valid = popcountRows(new Uint8Array(buf, c.validity, bytes), bytes * 8);
+    if (meta.form === "bool") vc.trues = popcountRows(new Uint8Array(buf, c.values, bytes), bytes * 8);
     if (meta.form === "codes") {
       const codes = codeView(buf, c.values, rows, meta.codeBytes!);
       const valid = new Uint8Array(buf, c.validity, bytes);
