@@ -82,24 +82,6 @@ interface Opened {
   notes: string[];
 }
 
-/**
- * Shard count and Wasm memory bytes of an entity. Not public API: the bench looks through the engine's
- * private `stores` (engine/engine.ts) to each store's `memories` (engine/store/entity.ts), and reports
- * nothing when that shape has changed.
- */
-function engineMemories(engine: Engine, entity: string): { shards: number; wasmMemoryBytes: number } | undefined {
-  const stores = (engine as unknown as { stores?: unknown }).stores;
-  if (!(stores instanceof Map)) return undefined;
-  const store = stores.get(entity) as { memories?: unknown } | undefined;
-  if (!store || !Array.isArray(store.memories)) return undefined;
-  let bytes = 0;
-  for (const m of store.memories as { memory?: unknown }[]) {
-    if (!(m.memory instanceof WebAssembly.Memory)) return undefined;
-    bytes += m.memory.buffer.byteLength;
-  }
-  return { shards: store.memories.length, wasmMemoryBytes: bytes };
-}
-
 /** Memory and load samples through a run, and the engine's bytes per row once it is ready. */
 class Resources {
   readonly samples: ResourceSample[] = [];
@@ -117,11 +99,11 @@ class Resources {
     const s = this.sample("engine ready (before any peer)");
     const rows = engine.entities().find((e) => e.name === entity)?.rows ?? 0;
     if (rows === 0) return;
-    const storeBytes = engine.stats().bytes;
-    const mem = engineMemories(engine, entity);
+    // the bench loads one entity, so the engine's totals are that entity's
+    const { bytes: storeBytes, shards, wasmMemoryBytes } = engine.stats();
     this.engine = {
       rows, storeBytes, rssBytesPerRow: s.rssBytes / rows, peakRssBytesPerRow: s.peakRssBytes / rows, storeBytesPerRow: storeBytes / rows,
-      ...(mem ? { shards: mem.shards, wasmMemoryBytes: mem.wasmMemoryBytes, wasmBytesPerRow: mem.wasmMemoryBytes / rows } : {}),
+      shards, wasmMemoryBytes, wasmBytesPerRow: wasmMemoryBytes / rows,
     };
   }
 

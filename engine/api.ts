@@ -159,6 +159,10 @@ export interface StoreStats {
   tags: number;
   /** Bytes of tag data held in Wasm memory. */
   bytes: number;
+  /** Shard memories over all entities (one WebAssembly.Memory each, at most 4 GiB). */
+  shards: number;
+  /** Their size: what the tag data, free space inside them and their growth reserve take from RAM. */
+  wasmMemoryBytes: number;
   queriesInFlight: number;
 }
 

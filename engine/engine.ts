@@ -392,12 +392,16 @@ export class LassoEngine implements Engine {
     let rows = 0;
     let tags = 0;
     let bytes = 0;
+    let shards = 0;
+    let wasmMemoryBytes = 0;
     for (const s of this.stores.values()) {
       rows += s.current.total;
       tags += s.current.tags.size;
       bytes += s.bytes;
+      shards += s.memories.length;
+      for (const m of s.memories) wasmMemoryBytes += m.memory.buffer.byteLength;
     }
-    return { entities: this.stores.size, rows, tags, bytes, queriesInFlight: this.inFlight };
+    return { entities: this.stores.size, rows, tags, bytes, shards, wasmMemoryBytes, queriesInFlight: this.inFlight };
   }
 
   async close(): Promise<void> {
