@@ -52,6 +52,11 @@ describe("load", () => {
     const r3 = await engine.load({ entity: "u", key: "id", body: ipc({ id: strs(["a"]), age: ints([null]) }) });
     expect(r3.updated).toBe(1);
     expect(await ids("age IS NULL")).toEqual(["a", "d"]);
+    // one entity in one shard memory, whose size covers the tag data
+    const st = engine.stats();
+    expect(st).toMatchObject({ entities: 1, rows: 4, tags: 3, shards: 1 });
+    expect(st.wasmMemoryBytes).toBeGreaterThanOrEqual(st.bytes);
+    expect(st.bytes).toBeGreaterThan(0);
   });
 
   it("keeps key types: Int32 keys are numbers, Int64 keys decimal strings", async () => {
