@@ -9,13 +9,13 @@
  * the data (rows, values, generator, seed) changes it. The file's sha256 is kept beside it.
  */
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as arrow from "apache-arrow";
 import type { Engine, EntityInfo, TagSummary } from "../engine/api.js";
-import { openEngine } from "../engine/index.js";
+import { fileChunks, openEngine } from "../engine/index.js";
 import { isLassoError, LassoError } from "../engine/errors.js";
 import { SIZES, parseRowCount, type SchemaName, type SizeName } from "../fixtures/schema.js";
 import { writeFixture } from "../fixtures/generate.js";
@@ -98,7 +98,7 @@ export async function fileSha256(path: string): Promise<string> {
     if (s === stamp && hash) return hash;
   }
   const h = createHash("sha256");
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 22 })) h.update(chunk as Buffer);
+  for await (const chunk of fileChunks(path)) h.update(chunk);
   const hash = h.digest("hex");
   try {
     writeFileSync(side, `${stamp} ${hash}\n`);
@@ -207,7 +207,7 @@ export async function loadFile(engine: Engine, file: string, entity: string, key
   const bytes = statSync(file).size;
   for (;;) {
     const drop = new Set(excluded.map((e) => e.column));
-    const body = drop.size === 0 ? createReadStream(file, { highWaterMark: 1 << 22 }) : ipcWithout(file, drop);
+    const body = drop.size === 0 ? fileChunks(file) : ipcWithout(file, drop);
     const t0 = performance.now();
     try {
       const r = await engine.load({ entity, key, body, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });

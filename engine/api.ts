@@ -115,7 +115,10 @@ export interface LoadRequest {
   entity: string;
   /** The entity-id column. */
   key: string;
-  /** Arrow IPC stream or file bytes, as they arrive (streamed, never buffered whole in JS). */
+  /**
+   * Arrow IPC stream or file bytes, as they arrive (streamed, never buffered whole in JS). The load is
+   * done with a chunk before it asks for the next, so a producer may reuse one buffer (`fileChunks`).
+   */
   body: AsyncIterable<Uint8Array>;
   signal?: AbortSignal;
   /** Who loads (recorded as owner of tags the load creates). */

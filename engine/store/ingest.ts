@@ -72,6 +72,8 @@ export async function openIpc(body: AsyncIterable<Uint8Array>): Promise<IpcSourc
         break;
       }
       head = concat(head, n.value);
+      // a piece kept across the next read is copied: the body may reuse its chunk buffer (LoadRequest.body)
+      if (head.length < 8) head = head.slice();
     }
   } catch (e) {
     throw asArrowError(e);

@@ -143,12 +143,16 @@ class ByteSource {
     return { bytes: dst, filled };
   }
 
-  /** Everything not read yet, as it comes. */
+  /**
+   * Everything not read yet, as it comes. Copies: the reader may hold these past the next chunk, and a
+   * body may reuse its chunk buffer once asked for the next (LoadRequest.body). Only a stream's tail
+   * after its end marker, or bytes this does not recognise, come this way.
+   */
   async *rest(): AsyncGenerator<Uint8Array> {
-    if (this.pos < this.chunk.length) yield this.chunk.subarray(this.pos);
+    if (this.pos < this.chunk.length) yield this.chunk.slice(this.pos);
     this.pos = this.chunk.length;
     while (await this.more()) {
-      yield this.chunk;
+      yield this.chunk.slice();
       this.pos = this.chunk.length;
     }
   }

@@ -5,13 +5,13 @@
 //   LASSO_MEASURE_CACHE=/tmp/lasso-measure node test/store/measure.mjs 10000000   (keeps and reuses the fixture there)
 //
 // Prints one JSON object. The data directory and fixture go to a temp directory that is removed after.
-import { closeSync, createReadStream, existsSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import * as arrow from "apache-arrow";
-import { openEngine } from "../../dist/engine/index.js";
+import { fileChunks, openEngine } from "../../dist/engine/index.js";
 import { generateBatches, KEY_COLUMN } from "../../dist/fixtures/generate.js";
 import { ipcStream } from "../../dist/server/arrow-ipc.js";
 
@@ -99,7 +99,8 @@ try {
       }
     })(),
   );
-  const body = (p) => createReadStream(p, { highWaterMark: 1 << 20 });
+  // as `lasso load` reads a file: one reused buffer (engine/store/file-chunks.ts)
+  const body = (p) => fileChunks(p);
 
   // in memory (no data directory): the cost of ingest alone; the first run warms the JIT up
   let memoryLoadMs = 0;
