@@ -130,6 +130,17 @@ export function prepare(store: EntityStore, req: QueryRequest, segments: Segment
   } catch (e) {
     plan?.free();
     store.release(version);
-    throw e;
+    throw locate(e, expr);
   }
+}
+
+/**
+ * SEL.md: every error says where. The planner's own refusals (e.g. `too_deep` once saved segments are
+ * inlined) know no place in the text; they point at the whole expression.
+ */
+function locate(e: unknown, expr: Expr): unknown {
+  if (!(e instanceof LassoError) || e.at || e.path !== undefined) return e;
+  if (!["too_deep", "unknown_tag", "type_mismatch", "unknown_segment", "segment_cycle", "syntax"].includes(e.code)) return e;
+  const where = expr.at ? { at: expr.at } : expr.path !== undefined ? { path: expr.path } : undefined;
+  return where ? new LassoError(e.code, e.message, { ...e.details, ...where }) : e;
 }

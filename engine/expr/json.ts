@@ -121,7 +121,8 @@ class JsonReader {
         if (typeof amount === "number" && Number.isInteger(amount) && amount >= 0) n = BigInt(amount);
         else if (typeof amount === "string" && NON_NEGATIVE_INTEGER.test(amount)) n = BigInt(amount);
         else throw bad(path, `"within" takes a non-negative whole number, found ${describe(amount)}`, ["a whole number"]);
-        const u = typeof unit === "string" ? UNITS[unit.toLowerCase()] : undefined;
+        // own properties only: "constructor" or "__proto__" must not pass for a unit
+        const u = typeof unit === "string" && Object.hasOwn(UNITS, unit.toLowerCase()) ? UNITS[unit.toLowerCase()] : undefined;
         if (!u) {
           throw bad(path, `"within" takes the unit "days", "hours" or "minutes", found ${describe(unit)}`, ["days", "hours", "minutes"]);
         }

@@ -58,6 +58,9 @@ const PUNCT_ONE = new Set(["(", ")", ",", "=", "<", ">"]);
 const BACKSLASH = 0x5c;
 const BACKTICK = 0x60;
 
+/** What may start a token, for an unexpected character (the lexer does not know the parser's context). */
+const TOKEN_EXPECTED = ["a tag name", "`quoted name`", "@segment", "a string", "a number", "( ) ,", "= != <> < <= > >="];
+const TOKEN_HELP = "expected a tag name, a `quoted name`, an @segment, a 'string', a number, '(', ')', ',' or a comparison";
 const ESCAPES_HELP = "valid escapes are \\' \\\" \\\\ \\n \\t \\uXXXX \\u{X…}";
 
 export class Lexer {
@@ -103,7 +106,7 @@ export class Lexer {
     this.advance();
     if (one === "!") throw this.fail(start, "unexpected '!': did you mean '!='?", ["!="]);
     if (one === "-") throw this.fail(start, "unexpected '-': a negative number is written -5 (no space)", ["a number"]);
-    throw this.fail(start, `unexpected character ${describeChar(c)}`, []);
+    throw this.fail(start, `unexpected character ${describeChar(c)}: ${TOKEN_HELP}`, TOKEN_EXPECTED);
   }
 
   private token(kind: TokenKind, start: Pos, value: string): Token {

@@ -31,6 +31,15 @@ export function keywordOf(word: string): Keyword | undefined {
   return RESERVED.has(upper) ? (upper as Keyword) : undefined;
 }
 
+/**
+ * The unit a word names right after `WITHIN n`, or undefined. An own-property test: a lookup that walks
+ * the prototype chain would take `__proto__` for a unit.
+ */
+export function unitOf(word: string): "day" | "hour" | "minute" | undefined {
+  const upper = asciiUpper(word);
+  return Object.hasOwn(UNIT_WORDS, upper) ? UNIT_WORDS[upper] : undefined;
+}
+
 /** ASCII-only upper case, for unit words (same reason as keywordOf). */
 export function asciiUpper(word: string): string {
   return ASCII_LETTERS.test(word) ? word.toUpperCase() : word;

@@ -12,7 +12,7 @@ import type { CompareOp, Expr, Literal } from "./ast.js";
 import { Lexer, spanBetween, tokenSpan, truncate, type Pos, type Token } from "./lexer.js";
 import { isStackOverflow, resolveLimits, type ParseOptions } from "./limits.js";
 import { likePatternEndsInLoneBackslash, NON_NEGATIVE_INTEGER, numberValue } from "./literals.js";
-import { asciiUpper, UNIT_WORDS, type Keyword } from "./names.js";
+import { codePointLength, unitOf, type Keyword } from "./names.js";
 import { parseInstant } from "./time.js";
 
 /**
@@ -26,7 +26,9 @@ export function parseText(text: string, opts?: ParseOptions): Expr {
   }
   const bytes = Buffer.byteLength(text, "utf8");
   if (bytes > maxBytes) {
+    // SEL.md: every error says where; the offending text is all of it
     throw new LassoError("too_large", `expression is ${bytes} bytes of UTF-8; the limit is ${maxBytes}`, {
+      at: { line: 1, column: 1, length: codePointLength(text) },
       bytes,
       limit: maxBytes,
     });
@@ -256,7 +258,7 @@ class TextParser {
           }
           this.take();
           const u = this.peek();
-          const unit = u.kind === "word" ? UNIT_WORDS[asciiUpper(u.text)] : undefined;
+          const unit = u.kind === "word" ? unitOf(u.text) : undefined;
           if (!unit) {
             throw syntax(u, `expected DAYS, HOURS or MINUTES after 'WITHIN ${n.text}', found ${describe(u)}`, ["DAYS", "HOURS", "MINUTES"]);
           }

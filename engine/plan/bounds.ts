@@ -21,14 +21,18 @@ export function rationalOf(text: string): Rational | null {
   if (!m) return null;
   const sign = m[1] === "-" ? -1n : 1n;
   const frac = m[3] ?? "";
-  let num = BigInt(m[2]! + frac) * sign;
-  let den = 10n ** BigInt(frac.length);
-  // Clamped: beyond 10^±400 every comparison with a 64-bit integer comes out the same, and an exponent
-  // like 1e999999999 must not build a billion-digit bigint.
-  const exp = Math.max(-400, Math.min(400, m[4] ? Number(m[4]) : 0));
-  if (exp > 0) num *= 10n ** BigInt(exp);
-  else if (exp < 0) den *= 10n ** BigInt(-exp);
-  return { num, den };
+  const digits = (m[2]! + frac).replace(/^0+/, "");
+  if (digits === "") return { num: 0n, den: 1n };
+  // value = digits × 10^scale; its magnitude lies in [10^(magnitude-1), 10^magnitude)
+  const scale = (m[4] ? Number(m[4]) : 0) - frac.length;
+  const magnitude = digits.length + scale;
+  // Beyond 10^±400 every comparison with a 64-bit integer comes out the same, and an exponent like
+  // 1e999999999 must not build a billion-digit bigint; so only the magnitude is clamped, never the
+  // exponent alone (30000…e-449 is 30).
+  if (magnitude > 400) return { num: sign * 10n ** 400n, den: 1n };
+  if (magnitude < -400) return { num: sign, den: 10n ** 401n };
+  const num = BigInt(digits) * sign;
+  return scale >= 0 ? { num: num * 10n ** BigInt(scale), den: 1n } : { num, den: 10n ** BigInt(-scale) };
 }
 
 export function floorDiv(a: bigint, b: bigint): bigint {

@@ -317,6 +317,10 @@ export function likeRegExp(pattern: string): RegExp {
   return new RegExp(`^${src}$`, "su");
 }
 
+/**
+ * Escapes exactly the regular-expression syntax characters: under the `u` flag an identity escape of
+ * anything else (`\-`, `\,`) is itself a SyntaxError, so a pattern such as 'a-b' must not get one.
+ */
 function escapeRe(ch: string): string {
-  return /[\\^$.*+?()[\]{}|/-]/.test(ch) ? `\\${ch}` : ch;
+  return /[\\^$.*+?()[\]{}|/]/.test(ch) ? `\\${ch}` : ch;
 }

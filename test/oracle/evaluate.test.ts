@@ -284,6 +284,7 @@ const cases: Record<string, [Expr, number[]]> = {
 const errors: Record<string, [Expr, string]> = {
   "unknown tag": [cmp("城區", "=", "x"), "unknown_tag"],
   "unknown tag deep inside": [and(TRUE, or(FALSE, tag("nope"))), "unknown_tag"],
+  "unknown tag named like an Object member": [tag("constructor"), "unknown_tag"],
   "int tag alone": [tag("age"), "type_mismatch"],
   "bool <": [cmp("churned", "<", true), "type_mismatch"],
   "bool IN": [inList("churned", true), "type_mismatch"],
@@ -311,6 +312,7 @@ const errors: Record<string, [Expr, string]> = {
   "multi HAS number": [has("interests", 3), "type_mismatch"],
   "LIKE ending in a lone backslash": [like("note", "50\\"), "syntax"],
   "unknown segment": [seg("nope"), "unknown_segment"],
+  "unknown segment named like an Object member": [seg("toString"), "unknown_segment"],
   "segment cycle": [seg("loop_a"), "segment_cycle"],
   "self reference": [seg("self"), "segment_cycle"],
 };

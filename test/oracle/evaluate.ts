@@ -99,7 +99,9 @@ function compile(expr: Expr, ctx: Context): RowTest {
       if (ctx.segmentStack.includes(expr.name)) {
         throw new OracleError("segment_cycle", `segment cycle: ${[...ctx.segmentStack, expr.name].join(" → ")}`);
       }
-      const saved = ctx.opts.segments?.[expr.name];
+      // own properties only: a segment named like an Object.prototype member ("constructor") is unknown
+      const segments = ctx.opts.segments;
+      const saved = segments && Object.hasOwn(segments, expr.name) ? segments[expr.name] : undefined;
       if (saved === undefined) throw new OracleError("unknown_segment", `unknown segment @${expr.name}`);
       return compile(saved, { ...ctx, segmentStack: [...ctx.segmentStack, expr.name] });
     }
@@ -183,7 +185,7 @@ function negatable(tag: string, negated: boolean, ctx: Context, positive: RowTes
 }
 
 function tagType(tag: string, ctx: Context): TagType {
-  const info = ctx.schema[tag];
+  const info = Object.hasOwn(ctx.schema, tag) ? ctx.schema[tag] : undefined;
   if (info === undefined) throw new OracleError("unknown_tag", `unknown tag ${tag}`);
   return info.type;
 }
