@@ -34,7 +34,7 @@ export interface ServerOptions {
   idleTimeoutSec?: number;
   /** A select pulls its next chunk only while the socket holds less than this many unsent bytes. */
   streamHighWaterBytes?: number;
-  /** Largest `chunk` (ids per WebSocket frame) a request may ask for. */
+  /** Largest `chunk` (ids per WebSocket frame); a larger ask is cut to it. */
   maxChunk?: number;
   /** Load bodies: unread bytes held before the upload is paused. */
   loadHighWaterBytes?: number;

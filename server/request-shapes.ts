@@ -167,11 +167,22 @@ export function queryFields(o: Record<string, unknown>, origin: Origin, maxTimeo
   return f;
 }
 
+/**
+ * A whole number ≥ min whose larger values all mean the same as `max`, so they are cut to it rather than
+ * refused: `limit` (1e20 too: JSON has no integer type; past every possible count it means "all") and
+ * `chunk` (the most ids per frame: a frame holding fewer than asked still keeps that promise).
+ */
+function cappedInt(o: Record<string, unknown>, field: string, origin: Origin, min: number, max: number): number | undefined {
+  let v = own(o, field);
+  if ((typeof v === "number" && Number.isInteger(v) && v > max) || (typeof v === "bigint" && v > BigInt(max))) v = max;
+  return optionalInt({ [field]: v }, field, origin, min, max);
+}
+
 export function selectFields(o: Record<string, unknown>, origin: Origin, maxTimeoutMs: number, maxChunk: number): SelectFields {
   const f: SelectFields = queryFields(o, origin, maxTimeoutMs);
-  const limit = optionalInt(o, "limit", origin, 0, Number.MAX_SAFE_INTEGER);
+  const limit = cappedInt(o, "limit", origin, 0, Number.MAX_SAFE_INTEGER);
   if (limit !== undefined) f.limit = limit;
-  const chunk = optionalInt(o, "chunk", origin, 1, maxChunk);
+  const chunk = cappedInt(o, "chunk", origin, 1, maxChunk);
   if (chunk !== undefined) f.chunk = chunk;
   return f;
 }
@@ -184,7 +195,8 @@ export function deleteKeys(o: Record<string, unknown>): JsonKey[] {
     const k: unknown = keys[i];
     if (typeof k === "string") continue;
     if (typeof k === "number" && Number.isSafeInteger(k)) continue;
-    throw bad("body", `"keys"[${i}] must be a string or an integer (64-bit keys as decimal strings), got ${kindOf(k)}`);
+    const got = typeof k === "number" && Number.isInteger(k) ? `${k}, beyond 2^53 where JSON numbers lose digits` : kindOf(k);
+    throw bad("body", `"keys"[${i}] must be a string or an integer (64-bit keys as decimal strings), got ${got}`);
   }
   return keys as JsonKey[];
 }

@@ -181,7 +181,8 @@ function stringText(strs: readonly string[], rows: Uint32Array, format: KeyTextF
 
 /** RFC 4180: a field with `"`, `,`, CR or LF is quoted with `"` doubled. */
 function csvField(key: string): string {
-  return /[",\r\n]/.test(key) ? `"${key.replace(/"/g, '""')}"` : key;
+  // the empty key is quoted too: a bare empty line is no record at all to most CSV readers (Python, pandas)
+  return key === "" || /[",\r\n]/.test(key) ? `"${key.replace(/"/g, '""')}"` : key;
 }
 
 function msgpackStrings(strs: readonly string[], rows: Uint32Array, prefix: Uint8Array): Uint8Array {

@@ -1,27 +1,44 @@
 /**
- * `lasso load FILE --entity E --key COL`: bulk-loads an Arrow IPC file or stream into a data directory,
- * all-or-nothing and durable, with a progress line on a terminal.
+ * `lasso load FILE --entity E --key COL`: bulk-loads an Arrow IPC file or stream, or a CSV file, into a
+ * data directory, all-or-nothing and durable, with a progress line on a terminal. CSV goes through
+ * csvBatches → ipcStream into the same engine.load as Arrow.
  */
-import { createReadStream, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { resolveDataDir } from "../../engine/catalog/data-dir.js";
 import { openEngine } from "../../engine/engine.js";
+import { LassoError } from "../../engine/errors.js";
+import { fileChunks } from "../../engine/store/file-chunks.js";
+import { csvBatches, csvTypesOf, parseCsvTypes, type CsvType } from "../../engine/store/csv.js";
+import { ipcStream } from "../arrow-ipc.js";
 import { EXIT_OK, UsageError, type Command } from "./command.js";
 import { reportError } from "./offline.js";
 
 export const command: Command = {
   name: "load",
-  summary: "bulk-load an Arrow IPC file into a data directory (upsert, all-or-nothing)",
-  usage: `Usage: lasso load FILE --entity E --key COL [--data DIR]
+  summary: "bulk-load an Arrow IPC or CSV file into a data directory (upsert, all-or-nothing)",
+  usage: `Usage: lasso load FILE --entity E --key COL [--data DIR] [--format arrow|csv] [--types COL:TYPE,…]
 
-Loads FILE (Arrow IPC file or stream) into entity E of the data directory. COL is the entity-id column
-(Utf8, Int32, Int64, UInt32 or UInt64); every other column is a tag (SEL types: Bool, Utf8/Dictionary,
-Int*, UInt*, Float*, Decimal, Date*, Timestamp, List<Utf8>). New keys add entities, known keys overwrite
-the given tags, nulls clear them. The load is all-or-nothing: on any error the store is unchanged.
+Loads FILE (Arrow IPC file or stream, or CSV) into entity E of the data directory. COL is the entity-id
+column (Utf8, Int32, Int64, UInt32 or UInt64); every other column is a tag (SEL types: Bool,
+Utf8/Dictionary, Int*, UInt*, Float*, Decimal, Date*, Timestamp, List<Utf8>). New keys add entities,
+known keys overwrite the given tags, nulls clear them. The load is all-or-nothing: on any error the store
+is unchanged.
+
+CSV (a FILE ending in .csv, or --format csv): UTF-8, RFC 4180, a header row naming the columns. An empty
+field is null ("" is the empty string, or the empty list in a multi column). A column that names an
+existing tag takes the tag's type; other columns' types are inferred from the first 10,000 rows: bool
+(true/false), int, float, time (ISO 8601, UTC unless an offset is given), else string (an enum tag).
+--types overrides; multi (a list, items split on --list-sep) is never inferred. A value that does not fit
+its column's type stops the load with its line number.
 
 Options:
   --entity E          entity name (letters, digits, _ - .)
   --key COL           entity-id column
   --data DIR          data directory (env LASSO_DATA; default ./data)
+  --format F          arrow or csv (default: csv for a .csv file, else arrow)
+  --types LIST        CSV column types, e.g. zip:string,interests:multi (bool int float time string multi)
+  --list-sep C        CSV multi item separator (default |)
   --quiet             no progress line
 `,
   async run(argv) {
@@ -31,7 +48,15 @@ Options:
       try {
         parsed = parseArgs({
           args: argv,
-          options: { entity: { type: "string" }, key: { type: "string" }, data: { type: "string" }, quiet: { type: "boolean" } },
+          options: {
+            entity: { type: "string" },
+            key: { type: "string" },
+            data: { type: "string" },
+            format: { type: "string" },
+            types: { type: "string" },
+            "list-sep": { type: "string" },
+            quiet: { type: "boolean" },
+          },
           allowPositionals: true,
           strict: true,
         });
@@ -43,19 +68,43 @@ Options:
       if (!values.entity) throw new UsageError("--entity E is required");
       if (!values.key) throw new UsageError("--key COL is required");
       const file = positionals[0]!;
+      if (values.format !== undefined && values.format !== "arrow" && values.format !== "csv") {
+        throw new UsageError(`--format must be arrow or csv, got "${values.format}"`);
+      }
+      const csv = values.format ? values.format === "csv" : file.toLowerCase().endsWith(".csv");
+      if (!csv && (values.types !== undefined || values["list-sep"] !== undefined)) {
+        throw new UsageError("--types and --list-sep apply to CSV only (a .csv file or --format csv)");
+      }
+      let types: Record<string, CsvType> | undefined;
+      try {
+        types = values.types === undefined ? undefined : parseCsvTypes(values.types);
+      } catch (e) {
+        throw new UsageError(`--types: ${e instanceof LassoError ? e.message : String(e)}`);
+      }
       const size = statSync(file).size;
-      const dataDir = values.data ?? process.env["LASSO_DATA"] ?? "./data";
+      const dataDir = resolveDataDir(values.data);
       engine = await openEngine({ dataDir, threads: 0 });
       const tty = process.stderr.isTTY && !values.quiet;
       let bytes = 0;
       const started = performance.now();
-      const stream = createReadStream(file, { highWaterMark: 1 << 20 });
-      stream.on("data", (c) => (bytes += c.length));
+      // one reused buffer (the CSV reader decodes each chunk before it asks for the next, as ingest does)
+      const chunks = fileChunks(file, (total) => (bytes = total));
       let last = 0;
+      const key = values.key;
+      const body = csv
+        ? ipcStream(
+            csvBatches(chunks, {
+              key,
+              ...csvTypesOf(engine, values.entity),
+              ...(types ? { types } : {}),
+              ...(values["list-sep"] !== undefined ? { listSeparator: values["list-sep"] } : {}),
+            }),
+          )
+        : chunks;
       const r = await engine.load({
         entity: values.entity,
-        key: values.key,
-        body: stream,
+        key,
+        body,
         onProgress: (rows) => {
           const now = performance.now();
           if (!tty || now - last < 200) return;

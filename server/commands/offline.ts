@@ -7,6 +7,7 @@ import { createReadStream } from "node:fs";
 import { parseArgs } from "node:util";
 import type { Engine } from "../../engine/api.js";
 import { LassoError } from "../../engine/errors.js";
+import { resolveDataDir } from "../../engine/catalog/data-dir.js";
 import { openEngine } from "../../engine/engine.js";
 import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./command.js";
 
@@ -67,7 +68,7 @@ export async function openOffline(argv: string[], extra: Record<string, { type: 
     entity ??= "user";
     await engine.load({ entity, key: v["key"] as string, body: createReadStream(v["file"] as string) });
   } else {
-    engine = await openEngine({ dataDir: (v["data"] as string | undefined) ?? process.env["LASSO_DATA"] ?? "./data", threads });
+    engine = await openEngine({ dataDir: resolveDataDir(v["data"] as string | undefined), threads });
   }
   return { engine, entity, expr, asOf: v["as-of"] as string | undefined, values: v };
 }

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import type { Engine } from "../../engine/api.js";
+import { resolveDataDir } from "../../engine/catalog/data-dir.js";
 import { createServer } from "../app.js";
 import { createLogger, type Logger } from "../log.js";
 import { DEFAULT_HOST, DEFAULT_PORT } from "../options.js";
@@ -35,7 +36,7 @@ export const SERVE_FLAGS = `Options:
   --max-in-flight N   queries running at once before new ones get 503 overloaded (default 256)
   --shutdown-ms N     on SIGINT/SIGTERM, how long running work may finish (default 10000)
   --access-log        log one line per HTTP request
-  --insecure          allow a non-loopback --host with no users configured (anyone reaching it is admin)
+  --insecure          no warning for a non-loopback --host with no users configured (anyone reaching it is admin)
   -h, --help          show this help`;
 
 const USAGE = `Usage: lasso serve [options]
@@ -53,6 +54,12 @@ function nonNegativeInt(name: string, v: string | undefined): number | undefined
   return Number(v);
 }
 
+
+/** An environment variable, with an empty value taken as unset (as shells and compose files leave them). */
+function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === "" ? undefined : v;
+}
 
 /** Flags win over environment variables, which win over defaults. */
 export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeSettings {
@@ -77,11 +84,11 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   } catch (e) {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
-  const port = nonNegativeInt("port", values.port ?? env["LASSO_PORT"]) ?? DEFAULT_PORT;
+  const port = nonNegativeInt("port", values.port ?? envValue(env, "LASSO_PORT")) ?? DEFAULT_PORT;
   if (port > 65535) throw new UsageError(`--port must be 0…65535, got ${port}`);
   const s: ServeSettings = {
-    dataDir: values.data ?? env["LASSO_DATA"] ?? DEFAULT_DATA_DIR,
-    host: values.host ?? env["LASSO_HOST"] ?? DEFAULT_HOST,
+    dataDir: resolveDataDir(values.data, env),
+    host: values.host ?? envValue(env, "LASSO_HOST") ?? DEFAULT_HOST,
     port,
     shutdownMs: nonNegativeInt("shutdown-ms", values["shutdown-ms"]) ?? 10_000,
     accessLog: values["access-log"] ?? false,
@@ -139,12 +146,13 @@ export async function runServer(settings: ServeSettings, hooks: RunHooks = {}): 
   }
   try {
     if (engine.tagCatalog.openMode()) {
+      // API.md: --host / LASSO_HOST are honoured as given. Open mode on an address others can reach is
+      // the operator's call (a container publishes 0.0.0.0), so it is said loudly, not refused.
       if (!isLoopback(settings.host) && !settings.insecure) {
-        log("error", "refusing to serve a non-loopback address in open single-user mode", {
+        log("warn", "open single-user mode on a non-loopback address: anyone who reaches it acts as admin", {
           host: settings.host,
-          fix: "add a user (`lasso users add NAME --role admin`), or pass --insecure",
+          fix: "add a user (`lasso users add NAME --role admin`) to require tokens, or pass --insecure to silence this",
         });
-        return EXIT_USAGE;
       }
       log("info", "open single-user mode: no users are configured, every request acts as the local admin", {
         host: settings.host,

@@ -39,6 +39,7 @@ export function statusLine(status: number): string {
 export type FinishStatus = number | "aborted" | "cut";
 
 const JSON_TYPE = "application/json; charset=utf-8";
+export const WWW_AUTHENTICATE = 'Bearer realm="lasso"';
 
 export class Exchange {
   readonly method: string;
@@ -121,7 +122,15 @@ export class Exchange {
       this.res.writeStatus(statusLine(status));
       if (contentType) this.res.writeHeader("Content-Type", contentType);
       for (const [k, v] of Object.entries(headers)) this.res.writeHeader(k, v);
-      this.res.end(body, close);
+      if (this.method === "HEAD") {
+        // A HEAD answer carries the GET answer's headers and no body (RFC 9110 §9.3.2); uWS's `end` would
+        // write the body, which a keep-alive client then reads as the start of its next response. The
+        // length goes in by hand: uWS v20.30's endWithoutBody(length) leaves the connection expecting
+        // that many body bytes (the next request on it is dropped), and endWithoutBody(…, true) writes a
+        // second, bogus Content-Length. So no `close` either: nothing is left unread after a HEAD.
+        this.res.writeHeader("Content-Length", String(typeof body === "string" ? Buffer.byteLength(body) : body.byteLength));
+        this.res.endWithoutBody();
+      } else this.res.end(body, close);
     });
     this.report(status);
   }
@@ -144,6 +153,8 @@ export class Exchange {
     const headers: Record<string, string> = {};
     if (e.code === "overloaded" && opts.retryAfterSec !== undefined) headers["Retry-After"] = String(opts.retryAfterSec);
     if (e.code === "method_not_allowed" && opts.allow) headers["Allow"] = opts.allow;
+    // RFC 9110 §11.6.1: a 401 names the scheme that would work.
+    if (e.code === "unauthorized") headers["WWW-Authenticate"] = WWW_AUTHENTICATE;
     this.send(e.status, JSON_TYPE, JSON.stringify(errorBody(e)), headers, opts.close ?? false);
   }
 

@@ -18,6 +18,8 @@ import { negotiate, streamSelection } from "./select-stream.js";
 import { principalOf, requireAction } from "./auth.js";
 import { handleCatalog } from "../catalog-api.js";
 import type { Action } from "../../engine/catalog/index.js";
+import { csvBatches, csvTypesOf, parseCsvTypes } from "../../engine/store/csv.js";
+import { ipcStream } from "../arrow-ipc.js";
 
 export interface HttpContext {
   readonly engine: Engine;
@@ -126,19 +128,40 @@ const select: Handler = async (ctx, ex) => {
 
 const load: Handler = async (ctx, ex, [rawEntity]) => {
   const entity = decodeParam(rawEntity!, "entity");
-  const { type } = mediaType(ex.headers["content-type"]);
-  if (!LOAD_TYPES.has(type)) {
+  const { type, params } = mediaType(ex.headers["content-type"]);
+  // text/csv: converted to Arrow record batches as it streams in (engine/store/csv.ts), same load path
+  const csv = type === "text/csv";
+  if (!LOAD_TYPES.has(type) && !csv) {
     throw new LassoError(
       "unsupported_media_type",
-      `a load body must be Content-Type: application/vnd.apache.arrow.stream or application/vnd.apache.arrow.file, got ${ex.headers["content-type"] ? `"${ex.headers["content-type"]}"` : "none"}`,
+      `a load body must be Content-Type: application/vnd.apache.arrow.stream, application/vnd.apache.arrow.file or text/csv, got ${ex.headers["content-type"] ? `"${ex.headers["content-type"]}"` : "none"}`,
     );
+  }
+  if (csv && params.charset !== undefined && params.charset !== "utf-8" && params.charset !== "utf8") {
+    throw new LassoError("unsupported_media_type", `a CSV load body must be UTF-8, got charset "${params.charset}"`);
   }
   const key = queryParam(ex, "key");
   if (!key) throw new LassoError("bad_request", `the query parameter "key" is missing: name the entity-id column, e.g. ?key=user_id`);
+  const typesParam = queryParam(ex, "types");
+  const listSep = queryParam(ex, "listSep");
+  if (!csv && (typesParam !== undefined || listSep !== undefined)) {
+    throw new LassoError("bad_request", `the query parameters "types" and "listSep" apply to Content-Type: text/csv only`);
+  }
+  const types = typesParam === undefined ? undefined : parseCsvTypes(typesParam);
   const body = new BodyStream(ex, ctx.opts.loadHighWaterBytes);
   try {
     await runWork(ctx, ex, "load", 0, async (control) => {
-      const r = await ctx.engine.load({ entity, key, body, signal: control.signal, ...(ex.principal ? { actor: ex.principal.name } : {}) });
+      const input = csv
+        ? ipcStream(
+            csvBatches(body, {
+              key,
+              ...csvTypesOf(ctx.engine, entity),
+              ...(types ? { types } : {}),
+              ...(listSep !== undefined ? { listSeparator: listSep } : {}),
+            }),
+          )
+        : body;
+      const r = await ctx.engine.load({ entity, key, body: input, signal: control.signal, ...(ex.principal ? { actor: ex.principal.name } : {}) });
       // Bytes the engine did not read (past the end-of-stream marker) stay unread: close after replying.
       ex.send(200, "application/json; charset=utf-8", JSON.stringify(r), {}, !body.fullyRead);
     });
@@ -305,20 +328,28 @@ export function dispatch(ctx: HttpContext, res: HttpResponse, req: HttpRequest):
     return;
   }
   ex.route = m.route.pattern;
-  const handler = m.route.methods[ex.method];
+  // HEAD is GET without the body (RFC 9110: a server that answers GET answers HEAD); Exchange drops the body.
+  const method = ex.method === "HEAD" && m.route.methods["GET"] ? "GET" : ex.method;
+  const handler = m.route.methods[method];
   if (!handler) {
-    const allow = Object.keys(m.route.methods).join(", ");
+    const allow = allowed(m.route).join(", ");
     ex.sendError(new LassoError("method_not_allowed", `${ex.method} is not allowed on ${m.route.pattern}; allowed: ${allow}`), { allow });
     return;
   }
   try {
-    const need = m.route.needs[ex.method];
+    const need = m.route.needs[method];
     if (need) ex.principal = requireAction(ctx.engine.tagCatalog, ex.headers["authorization"], need);
     const r = handler(ctx, ex, m.params);
     if (r) r.catch((e: unknown) => fail(ctx, ex, e));
   } catch (e) {
     fail(ctx, ex, e);
   }
+}
+
+/** The Allow header of a route: its methods, and HEAD wherever GET is. */
+function allowed(r: Route): string[] {
+  const methods = Object.keys(r.methods);
+  return methods.includes("GET") ? [...methods, "HEAD"] : methods;
 }
 
 function finished(ctx: HttpContext, ex: Exchange, status: FinishStatus): void {

@@ -2,9 +2,9 @@
  * uWS settings and event wiring for `/v1/ws`. One `Session` per socket holds its state.
  */
 import uWS, { type WebSocket, type WebSocketBehavior } from "uWebSockets.js";
-import { statusLine } from "../http/exchange.js";
+import { WWW_AUTHENTICATE, statusLine } from "../http/exchange.js";
 import { requireAction } from "../http/auth.js";
-import type { LassoError } from "../../engine/errors.js";
+import { LassoError } from "../../engine/errors.js";
 import { Session, type SocketData, type WsContext } from "./session.js";
 
 /** Close codes this server uses. 1001: going away (shutdown). */
@@ -24,7 +24,12 @@ export function wsBehavior(ctx: WsContext, sockets: Set<WebSocket<SocketData>>):
     closeOnBackpressureLimit: 1,
     upgrade: (res, req, context) => {
       if (ctx.closing()) {
-        res.writeStatus(statusLine(503)).writeHeader("Retry-After", String(opts.retryAfterSec)).end("the server is shutting down");
+        const err = new LassoError("overloaded", "the server is shutting down");
+        res
+          .writeStatus(statusLine(err.status))
+          .writeHeader("Content-Type", "application/json; charset=utf-8")
+          .writeHeader("Retry-After", String(opts.retryAfterSec))
+          .end(JSON.stringify({ error: err.toJSON() }));
         return;
       }
       // queries need the `query` action; browsers cannot set headers on an upgrade, so ?token= works too
@@ -35,7 +40,9 @@ export function wsBehavior(ctx: WsContext, sockets: Set<WebSocket<SocketData>>):
         data = { principal: requireAction(ctx.engine.tagCatalog, auth, "query") };
       } catch (e) {
         const err = e as LassoError;
-        res.writeStatus(statusLine(err.status ?? 401)).writeHeader("Content-Type", "application/json").end(JSON.stringify({ error: err.toJSON() }));
+        res.writeStatus(statusLine(err.status ?? 401)).writeHeader("Content-Type", "application/json; charset=utf-8");
+        if (err.code === "unauthorized") res.writeHeader("WWW-Authenticate", WWW_AUTHENTICATE);
+        res.end(JSON.stringify({ error: err.toJSON() }));
         return;
       }
       res.upgrade(

@@ -13,8 +13,9 @@
  *   {id, type:"cancelled"}                            the target of a cancel stopped
  *   {id, type:"error", error:{code, message, at?, path?}}
  *
- * `id` is any msgpack string or integer and is echoed back as given: small integers as numbers, 64-bit
- * encoded ones (which msgpackr decodes as bigint) as 64-bit integers again.
+ * `id` is any msgpack string (of any length: only the frame limit bounds it) or integer, and is echoed
+ * back as given: small integers as numbers, 64-bit encoded ones (which msgpackr decodes as bigint) as
+ * 64-bit integers again.
  */
 import { Packr, Unpackr } from "msgpackr";
 import type { JsonKey } from "../../engine/api.js";
@@ -22,9 +23,6 @@ import { LassoError } from "../../engine/errors.js";
 import { kindOf, requireObject, selectFields, queryFields, type QueryFields, type SelectFields } from "../request-shapes.js";
 
 export type RequestId = string | number | bigint;
-
-/** Longest string id accepted: ids are echoed in every frame of a request. */
-export const MAX_ID_LENGTH = 256;
 
 export type Request =
   | { readonly id: RequestId; readonly op: "count"; readonly fields: QueryFields }
@@ -75,7 +73,7 @@ export function idsFrameHead(id: RequestId, seq: number): Uint8Array {
 }
 
 export function isRequestId(v: unknown): v is RequestId {
-  if (typeof v === "string") return v.length <= MAX_ID_LENGTH;
+  if (typeof v === "string") return true;
   if (typeof v === "number") return Number.isInteger(v);
   return typeof v === "bigint";
 }
@@ -106,7 +104,7 @@ export function decodeFrame(unpackr: Unpackr, bytes: Uint8Array, isBinary: boole
   const rawId = Object.hasOwn(o, "id") ? o["id"] : undefined;
   if (rawId === undefined || rawId === null) return refuse(null, `request frame: "id" is missing (a string or an integer that names the request)`);
   if (!isRequestId(rawId)) {
-    return refuse(null, `request frame: "id" must be a string of at most ${MAX_ID_LENGTH} characters or an integer, got ${kindOf(rawId)}`);
+    return refuse(null, `request frame: "id" must be a string or an integer, got ${kindOf(rawId)}`);
   }
   const id = rawId;
   const op = Object.hasOwn(o, "op") ? o["op"] : undefined;

@@ -86,7 +86,8 @@ function expectEncodings(batch: KeyBatch, expected: (string | number)[]): void {
 }
 
 function csv(s: string): string {
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  // RFC 4180 quoting, and the empty key quoted so its record is not a blank line
+  return s === "" || /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 describe("KeyBatch encodings", () => {

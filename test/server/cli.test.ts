@@ -13,7 +13,7 @@ import { UsageError } from "../../server/commands/command.js";
 import { parseServeArgs } from "../../server/commands/serve.js";
 import { runStart } from "../../server/commands/start.js";
 import { openEngine } from "../../engine/index.js";
-import { dataSet, http, ipcStreamBytes, load } from "./harness.js";
+import { dataSet, http, ipcStreamBytes, listeningUrl, load } from "./harness.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const RUNNER = fileURLToPath(new URL("./cli-runner.ts", import.meta.url));
@@ -129,28 +129,11 @@ async function spawnLasso(args: string[], waitMs = 60_000): Promise<Running> {
   children.push(child);
   const log: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  let buf = "";
-  const base = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "listening" line within ${waitMs} ms:\n${log.join("\n")}`)), waitMs);
-    child.stderr!.on("data", (d: Buffer) => {
-      buf += d.toString();
-      const lines = buf.split("\n");
-      buf = lines.pop()!;
-      for (const line of lines) {
-        log.push(line);
-        try {
-          const ev = JSON.parse(line) as { msg?: string; url?: string };
-          if (ev.msg === "listening" && ev.url) {
-            clearTimeout(timer);
-            resolve(ev.url);
-          }
-        } catch {
-          // not a log line (e.g. a warning from a dependency)
-        }
-      }
-    });
-    void exited.then((code) => reject(new Error(`exited ${code} before listening:\n${log.join("\n")}`)));
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no "listening" line within ${waitMs} ms:\n${log.join("\n")}`)), waitMs);
   });
+  const base = await Promise.race([listeningUrl(child, log, exited), late]).finally(() => clearTimeout(timer));
   return { child, base, log, exited };
 }
 

@@ -19,6 +19,7 @@ import {
   vectorFromArray,
   type Vector,
 } from "apache-arrow";
+import type { ChildProcess } from "node:child_process";
 import { unpack, pack } from "msgpackr";
 import WebSocket from "ws";
 import type {
@@ -443,4 +444,69 @@ export async function metric(base: string, line: string): Promise<number> {
   const text = await (await fetch(base + "/metrics")).text();
   const found = text.split("\n").find((l) => l.startsWith(line + " "));
   return found === undefined ? Number.NaN : Number(found.slice(line.length + 1));
+}
+
+/** A strict RFC 4180 reader: CRLF records, quoted fields with doubled quotes, no bare quote / CR / LF. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    let field = "";
+    if (text[i] === '"') {
+      i++;
+      for (;;) {
+        if (i >= text.length) throw new Error("unterminated quoted field");
+        if (text[i] === '"') {
+          if (text[i + 1] === '"') {
+            field += '"';
+            i += 2;
+          } else {
+            i++;
+            break;
+          }
+        } else field += text[i++];
+      }
+    } else {
+      while (i < text.length && text[i] !== "," && text[i] !== "\r") {
+        if (text[i] === '"' || text[i] === "\n") throw new Error(`bare ${JSON.stringify(text[i])} in an unquoted field at ${i}`);
+        field += text[i++];
+      }
+    }
+    row.push(field);
+    if (text[i] === ",") {
+      i++;
+      continue;
+    }
+    if (text.slice(i, i + 2) !== "\r\n") throw new Error(`expected CRLF at ${i}`);
+    i += 2;
+    rows.push(row);
+    row = [];
+  }
+  return rows;
+}
+
+/**
+ * A `lasso serve`/`start` child's stderr: every line into `log`, and its "listening" line's URL (rejected
+ * when the child exits first, with the log so far).
+ */
+export function listeningUrl(child: ChildProcess, log: string[], exited: Promise<number | null>): Promise<string> {
+  let buf = "";
+  return new Promise<string>((resolve, reject) => {
+    child.stderr!.on("data", (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split("\n");
+      buf = lines.pop()!;
+      for (const line of lines) {
+        log.push(line);
+        try {
+          const ev = JSON.parse(line) as { msg?: string; url?: string };
+          if (ev.msg === "listening" && ev.url) resolve(ev.url);
+        } catch {
+          // not a JSON log line (e.g. a warning from a dependency)
+        }
+      }
+    });
+    void exited.then((code) => reject(new Error(`exited ${code} before listening:\n${log.join("\n")}`)));
+  });
 }

@@ -16,6 +16,7 @@ import {
   load,
   metric,
   oracleKeys,
+  parseCsv,
   sortedKeys,
   startServer,
   type DataSet,
@@ -357,42 +358,3 @@ async function waitFor(cond: () => boolean): Promise<void> {
   if (!cond()) throw new Error("condition never held");
 }
 
-/** A strict RFC 4180 reader (CRLF records, quoted fields with doubled quotes). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let i = 0;
-  while (i < text.length) {
-    let field = "";
-    if (text[i] === '"') {
-      i++;
-      for (;;) {
-        if (i >= text.length) throw new Error("unterminated quoted field");
-        if (text[i] === '"') {
-          if (text[i + 1] === '"') {
-            field += '"';
-            i += 2;
-          } else {
-            i++;
-            break;
-          }
-        } else field += text[i++];
-      }
-    } else {
-      while (i < text.length && text[i] !== "," && text[i] !== "\r") {
-        if (text[i] === '"' || text[i] === "\n") throw new Error(`bare ${JSON.stringify(text[i])} in an unquoted field at ${i}`);
-        field += text[i++];
-      }
-    }
-    row.push(field);
-    if (text[i] === ",") {
-      i++;
-      continue;
-    }
-    if (text.slice(i, i + 2) !== "\r\n") throw new Error(`expected CRLF at ${i}`);
-    i += 2;
-    rows.push(row);
-    row = [];
-  }
-  return rows;
-}
