@@ -11,7 +11,7 @@ import type { Logger } from "../log.js";
 import type { ServerMetrics } from "../metrics.js";
 import type { ResolvedOptions } from "../options.js";
 import { deleteKeys, queryFields, requireObject, segmentFields, selectFields } from "../request-shapes.js";
-import { BodyStream, ClientGone, mediaType, readJsonBody, requireJsonContentType } from "./body.js";
+import { BodyStream, ClientGone, declaredLength, mediaType, readJsonBody, requireJsonContentType } from "./body.js";
 import { asLassoError, isServerFault } from "./errors.js";
 import { Exchange, type FinishStatus } from "./exchange.js";
 import { negotiate, streamSelection } from "./select-stream.js";
@@ -53,6 +53,8 @@ function route(pattern: string, methods: Record<string, Handler>, needs: Record<
 }
 
 const LOAD_TYPES = new Set(["application/vnd.apache.arrow.stream", "application/vnd.apache.arrow.file"]);
+/** The smallest Content-Length uWebSockets.js 20.30 refuses (uNetworking/uWebSockets#1693): chunked bodies have no limit. */
+const UWS_MAX_CONTENT_LENGTH = 1_000_000_000;
 
 // ---------------------------------------------------------------------------------------------------
 // Running engine work: admission, cancellation on client abort, timeout, errors.
@@ -148,6 +150,12 @@ const load: Handler = async (ctx, ex, [rawEntity]) => {
     throw new LassoError("bad_request", `the query parameters "types" and "listSep" apply to Content-Type: text/csv only`);
   }
   const types = typesParam === undefined ? undefined : parseCsvTypes(typesParam);
+  const declared = declaredLength(ex);
+  if (declared !== undefined && declared >= UWS_MAX_CONTENT_LENGTH) {
+    // uWebSockets.js 20.30 (the newest build for this glibc) drops such a connection before any byte of
+    // the body arrives, so no answer can reach the client: say why where the operator looks.
+    ctx.log("warn", "a load declared a Content-Length of 1e9 bytes or more, which this HTTP server cannot receive: send such bodies chunked (Transfer-Encoding: chunked)", { entity, contentLength: declared });
+  }
   const body = new BodyStream(ex, ctx.opts.loadHighWaterBytes);
   try {
     await runWork(ctx, ex, "load", 0, async (control) => {

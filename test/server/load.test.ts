@@ -191,6 +191,30 @@ describe("load errors leave the store as it was", () => {
     await unchanged();
   });
 
+  it("a Content-Length of 1e9 or more (which uWebSockets.js 20.30 drops unread) is logged with the fix", async () => {
+    const logs: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+    const own = await startServer({ log: (level, msg, fields) => logs.push({ level, msg, ...(fields ? { fields } : {}) }) });
+    try {
+      const closed = await new Promise<string>((resolve, reject) => {
+        let got = "";
+        const sock = connect(own.server.port, "127.0.0.1", () => {
+          sock.write(
+            `POST /v1/entities/big/load?key=user_id HTTP/1.1\r\nHost: x\r\nContent-Type: application/vnd.apache.arrow.stream\r\nContent-Length: 1000000000\r\n\r\n`,
+          );
+          sock.write(new Uint8Array(65536));
+        });
+        sock.on("data", (d: Buffer) => (got += d.toString()));
+        sock.on("close", () => resolve(got));
+        sock.on("error", (e: NodeJS.ErrnoException) => (e.code === "ECONNRESET" || e.code === "EPIPE" ? undefined : reject(e)));
+      });
+      expect(closed).toBe(""); // no answer can be sent: the server dropped the connection
+      await until(async () => logs.some((l) => l.level === "warn" && l.msg.includes("Transfer-Encoding: chunked")), "the warning");
+      expect(logs.find((l) => l.level === "warn")?.fields).toMatchObject({ entity: "big", contentLength: 1_000_000_000 });
+    } finally {
+      await own.close();
+    }
+  });
+
   it("a streamed body that fails mid-way fails the whole load", async () => {
     const bytes = ipcStreamBytes(dataSet(20_000, SEED + 6).table);
     let sent = 0;
