@@ -97,6 +97,27 @@ describe("load round trips", () => {
     expect(((await res.json()) as { rows: number }).rows).toBe(2000);
   });
 
+  it("pauses an upload past a high-water mark smaller than a body slab, and loads every byte", async () => {
+    // 16 KiB: every pause hands over a partly filled 1 MiB slab, and slabs are reused across the body
+    const own = await startServer({ loadHighWaterBytes: 16 << 10 });
+    try {
+      const ds = dataSet(60_000, SEED + 3);
+      for (const format of ["stream", "file"] as const) {
+        const bytes = format === "stream" ? ipcStreamBytes(ds.table) : ipcFileBytes(ds.table);
+        expect(bytes.byteLength).toBeGreaterThan(2 << 20);
+        const entity = `hw_${format}`;
+        const r = await load(own.base, entity, "user_id", bytes, `application/vnd.apache.arrow.${format}`);
+        expect(r.status, r.text).toBe(200);
+        for (const expr of [TRUE, cmp("spend", ">", 100), cmp("age", ">=", 30)]) {
+          const got = (await http(own.base, "POST", "/v1/select", { entity, expr: exprText(expr) })).json();
+          expect(sortedKeys(got.ids), `${format}: ${exprText(expr)}`).toEqual(sortedKeys(oracleKeys(ds, expr)));
+        }
+      }
+    } finally {
+      await own.close();
+    }
+  });
+
   it("upserts: known keys overwrite the given tags, new tags are created", async () => {
     const ds = dataSet(50, SEED + 3);
     expect((await load(h.base, "ups", "user_id", ipcStreamBytes(ds.table))).status).toBe(200);
