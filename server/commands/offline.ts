@@ -3,12 +3,12 @@
  * (`--data DIR`, env LASSO_DATA, default ./data) or over an Arrow IPC file loaded into memory
  * (`--file F.arrow --key COL [--entity E]`), and read the expression from the arguments or stdin.
  */
-import { createReadStream } from "node:fs";
 import { parseArgs } from "node:util";
 import type { Engine } from "../../engine/api.js";
 import { LassoError } from "../../engine/errors.js";
 import { resolveDataDir } from "../../engine/catalog/data-dir.js";
 import { openEngine } from "../../engine/engine.js";
+import { fileChunks } from "../../engine/store/file-chunks.js";
 import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./command.js";
 
 export const SOURCE_FLAGS = `Data (one of):
@@ -66,7 +66,7 @@ export async function openOffline(argv: string[], extra: Record<string, { type: 
     if (!v["key"]) throw new UsageError("--file needs --key COL (the entity-id column)");
     engine = await openEngine({ threads });
     entity ??= "user";
-    await engine.load({ entity, key: v["key"] as string, body: createReadStream(v["file"] as string) });
+    await engine.load({ entity, key: v["key"] as string, body: fileChunks(v["file"] as string) });
   } else {
     engine = await openEngine({ dataDir: resolveDataDir(v["data"] as string | undefined), threads });
   }
