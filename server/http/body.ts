@@ -238,6 +238,11 @@ export class BodyStream implements AsyncIterable<Uint8Array> {
         continue;
       }
       if (this.complete) return;
+      if (this.filled > 0 && this.slab) {
+        // bytes that arrived while paused sit in a partial slab and no more will come until they are read
+        this.hand();
+        continue;
+      }
       await new Promise<void>((r) => (this.wake = r));
     }
   }
