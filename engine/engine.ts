@@ -28,6 +28,7 @@ import { DataDir } from "./store/persist.js";
 import { summarizeTags } from "./store/summary.js";
 import { columnKind } from "./store/arrow-types.js";
 import { TagCatalog, type LoadedTag } from "./catalog/index.js";
+import { entityName } from "./catalog/validate.js";
 
 const DEFAULT_CHUNK = 65_536;
 
@@ -220,9 +221,7 @@ export class LassoEngine implements Engine {
 
   async load(req: LoadRequest): Promise<LoadResult> {
     const started = performance.now();
-    if (typeof req.entity !== "string" || !/^[A-Za-z0-9_.-]{1,128}$/.test(req.entity)) {
-      throw new LassoError("bad_request", `entity name ${JSON.stringify(req.entity)} must be 1–128 letters, digits, '_', '-' or '.'`);
-    }
+    entityName(req.entity); // the catalog's rule: 1–128 letters (any script), digits, '_', '-', '.
     if (typeof req.key !== "string" || req.key.length === 0) throw new LassoError("bad_request", "key (the entity-id column) is required");
     const source = await openIpc(req.body);
     let keyType;

@@ -33,9 +33,18 @@ export function oneOf<T extends string>(field: string, value: unknown, allowed: 
   return value as T;
 }
 
-export function entityName(value: unknown, max: number): string {
+/** Most characters of an entity name (the store's and the catalog's rule). */
+export const MAX_ENTITY_NAME = 128;
+/** Most UTF-8 bytes: the entity's data directory is "<number>-<name>", under the 255-byte file name limit. */
+const MAX_ENTITY_NAME_BYTES = 200;
+
+export function entityName(value: unknown, max = MAX_ENTITY_NAME): string {
   const s = text("entity", value, max, { min: 1 });
   if (!ENTITY_NAME.test(s)) throw new LassoError("bad_request", `entity "${s}" may contain only letters, digits, "_", "-" and "."`);
+  const bytes = new TextEncoder().encode(s).length;
+  if (bytes > MAX_ENTITY_NAME_BYTES) {
+    throw new LassoError("bad_request", `entity "${s}" is ${bytes} bytes of UTF-8; at most ${MAX_ENTITY_NAME_BYTES} are allowed`);
+  }
   return s;
 }
 

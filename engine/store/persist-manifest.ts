@@ -120,7 +120,8 @@ export function filesOf(e: EntityRecord): Set<string> {
 
 /** Files written by the store: `<what>.v<version>.arrow`. Anything else in an entity directory is left alone. */
 export const STORE_FILE = /^[a-z0-9.]+\.v\d+\.arrow$/;
-export const ENTITY_DIR = /^\d+-[A-Za-z0-9_.-]{1,128}$/;
+/** "<number>-<entity name>" (entity names: catalog/validate.ts entityName). */
+export const ENTITY_DIR = /^\d+-[\p{L}\p{N}_.-]{1,128}$/u;
 
 const KEY_TYPES: readonly KeyType[] = ["utf8", "int32", "int64", "uint32", "uint64"];
 const FORMS: readonly ValueForm[] = ["bool", "i32", "i64", "f32", "f64", "codes", "list"];

@@ -33,7 +33,7 @@ existing tag takes the tag's type; other columns' types are inferred from the fi
 its column's type stops the load with its line number.
 
 Options:
-  --entity E          entity name (letters, digits, _ - .)
+  --entity E          entity name (letters of any script, digits, _ - .)
   --key COL           entity-id column
   --data DIR          data directory (env LASSO_DATA; default ./data)
   --format F          arrow or csv (default: csv for a .csv file, else arrow)

@@ -59,6 +59,26 @@ describe("load", () => {
     expect(st.bytes).toBeGreaterThan(0);
   });
 
+  it("names entities in any script (as the catalog does), durably, and refuses other names", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lasso-entity-names-"));
+    try {
+      engine = await openEngine({ threads: 0, dataDir: dir });
+      for (const name of ["用户", "utilisateur.é", "user_2-v1"]) {
+        await engine.load({ entity: name, key: "id", body: ipc({ id: strs(["a", "b"]), age: ints([1, 2]) }) });
+      }
+      for (const bad of ["", "a b", "x/y", "..\u0000", "a".repeat(129), "用".repeat(70)]) {
+        await fails(engine.load({ entity: bad, key: "id", body: ipc({ id: strs(["a"]) }) }), "bad_request");
+      }
+      await engine.close();
+      engine = await openEngine({ threads: 0, dataDir: dir });
+      expect(engine.entities().map((e) => e.name).sort()).toEqual(["user_2-v1", "utilisateur.é", "用户"]);
+      expect((await engine.count({ entity: "用户", expr: "age >= 2" })).count).toBe(1);
+    } finally {
+      await engine.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("keeps key types: Int32 keys are numbers, Int64 keys decimal strings", async () => {
     engine = await openEngine({ threads: 0 });
     await engine.load({ entity: "u", key: "id", body: ipc({ id: ints([5, -7]), x: ints([1, 2]) }) });
