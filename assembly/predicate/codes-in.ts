@@ -178,8 +178,10 @@ function nibbleMask16<N>(c: v128, a: v128, b: v128, pow2: v128, m8f: v128, m80: 
   return <u64><u32>i8x16.bitmask(i8x16.add_sat_u(v128.and(row, bit), m7f));
 }
 
-/** The nibble tables (a0, a1 | b0, b1 as u64 halves) → the scan instance for them and the validity. */
-@inline
+/**
+ * The nibble tables (a0, a1 | b0, b1 as u64 halves) → the scan instance for them and the validity. Not
+ * inlined: its six scan loops are built once and shared by codesEqAnyU8 and codesInLutU8.
+ */
 function nibbleLut(col: usize, validity: usize, n: i32, a0: u64, a1: u64, b0: u64, b1: u64, dst: usize): i32 {
   const a = i64x2(<i64>a0, <i64>a1), b = i64x2(<i64>b0, <i64>b1);
   if ((b0 | b1) == 0) {

@@ -3,6 +3,7 @@
  * field, what was wrong and what would be valid; none of them touches storage.
  */
 import { LassoError } from "../errors.js";
+import { LIMITS } from "./types.js";
 
 // C0/C1 controls and the Unicode line/paragraph separators: never meaningful in a name.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
@@ -33,15 +34,14 @@ export function oneOf<T extends string>(field: string, value: unknown, allowed: 
   return value as T;
 }
 
-/** Most characters of an entity name (the store's and the catalog's rule). */
-export const MAX_ENTITY_NAME = 128;
 /** Most UTF-8 bytes: the entity's data directory is "<number>-<name>", under the 255-byte file name limit. */
 const MAX_ENTITY_NAME_BYTES = 200;
 
-export function entityName(value: unknown, max = MAX_ENTITY_NAME): string {
+/** An entity name, by the one rule the store and the catalog share. */
+export function entityName(value: unknown, max = LIMITS.entity): string {
   const s = text("entity", value, max, { min: 1 });
   if (!ENTITY_NAME.test(s)) throw new LassoError("bad_request", `entity "${s}" may contain only letters, digits, "_", "-" and "."`);
-  const bytes = new TextEncoder().encode(s).length;
+  const bytes = Buffer.byteLength(s, "utf8");
   if (bytes > MAX_ENTITY_NAME_BYTES) {
     throw new LassoError("bad_request", `entity "${s}" is ${bytes} bytes of UTF-8; at most ${MAX_ENTITY_NAME_BYTES} are allowed`);
   }

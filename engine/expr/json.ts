@@ -6,12 +6,9 @@ import { LassoError } from "../errors.js";
 import type { CompareOp, Expr, Literal, TimeUnit } from "./ast.js";
 import { isStackOverflow, resolveLimits, type ParseOptions } from "./limits.js";
 import { likePatternEndsInLoneBackslash, NON_NEGATIVE_INTEGER, numberValue } from "./literals.js";
-import { hasLoneSurrogate, segmentNameProblem, tagNameProblem } from "./names.js";
+import { hasLoneSurrogate, segmentNameProblem, tagNameProblem, unitOf } from "./names.js";
 
 const COMPARE_KEYS: readonly CompareOp[] = ["=", "!=", "<", "<=", ">", ">="];
-const UNITS: Readonly<Record<string, TimeUnit>> = {
-  day: "day", days: "day", hour: "hour", hours: "hour", minute: "minute", minutes: "minute",
-};
 const UNIT_NAMES: Readonly<Record<TimeUnit, string>> = { day: "days", hour: "hours", minute: "minutes" };
 const NODE_KEYS = [
   "and", "or", "not", "tag", ...COMPARE_KEYS, "in", "notIn", "between", "notBetween", "isNull", "isNotNull",
@@ -121,8 +118,7 @@ class JsonReader {
         if (typeof amount === "number" && Number.isInteger(amount) && amount >= 0) n = BigInt(amount);
         else if (typeof amount === "string" && NON_NEGATIVE_INTEGER.test(amount)) n = BigInt(amount);
         else throw bad(path, `"within" takes a non-negative whole number, found ${describe(amount)}`, ["a whole number"]);
-        // own properties only: "constructor" or "__proto__" must not pass for a unit
-        const u = typeof unit === "string" && Object.hasOwn(UNITS, unit.toLowerCase()) ? UNITS[unit.toLowerCase()] : undefined;
+        const u = typeof unit === "string" ? unitOf(unit) : undefined;
         if (!u) {
           throw bad(path, `"within" takes the unit "days", "hours" or "minutes", found ${describe(unit)}`, ["days", "hours", "minutes"]);
         }

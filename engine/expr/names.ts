@@ -12,9 +12,10 @@ export type Keyword = (typeof RESERVED_WORDS)[number];
 const RESERVED: ReadonlySet<string> = new Set(RESERVED_WORDS);
 
 /** Unit words are keywords only right after `WITHIN n`; elsewhere they are ordinary tag names. */
-export const UNIT_WORDS: Readonly<Record<string, "day" | "hour" | "minute">> = {
-  DAY: "day", DAYS: "day", HOUR: "hour", HOURS: "hour", MINUTE: "minute", MINUTES: "minute",
-};
+/** A Map, not an object: a lookup must not find `__proto__` or `constructor` on a prototype. */
+const UNIT_WORDS: ReadonlyMap<string, "day" | "hour" | "minute"> = new Map([
+  ["DAY", "day"], ["DAYS", "day"], ["HOUR", "hour"], ["HOURS", "hour"], ["MINUTE", "minute"], ["MINUTES", "minute"],
+]);
 
 /** The longest segment name, in code points (SEL.md fine print). */
 export const MAX_SEGMENT_NAME = 128;
@@ -31,13 +32,9 @@ export function keywordOf(word: string): Keyword | undefined {
   return RESERVED.has(upper) ? (upper as Keyword) : undefined;
 }
 
-/**
- * The unit a word names right after `WITHIN n`, or undefined. An own-property test: a lookup that walks
- * the prototype chain would take `__proto__` for a unit.
- */
+/** The unit a word names right after `WITHIN n` (any ASCII case), or undefined. */
 export function unitOf(word: string): "day" | "hour" | "minute" | undefined {
-  const upper = asciiUpper(word);
-  return Object.hasOwn(UNIT_WORDS, upper) ? UNIT_WORDS[upper] : undefined;
+  return UNIT_WORDS.get(asciiUpper(word));
 }
 
 /** ASCII-only upper case, for unit words (same reason as keywordOf). */

@@ -26,6 +26,7 @@ import type { KeyType } from "../api.js";
 import { LassoError } from "../errors.js";
 import type { TagMeta, TimeUnit } from "./tags.js";
 import { valueBytes } from "./tags.js";
+import { popcountRows } from "./popcount.js";
 
 /** Body and buffer alignment: a cache line, and what Arrow recommends for SIMD readers. */
 export const BODY_ALIGN = 64;
@@ -281,16 +282,5 @@ export function decodeStrings(offsets: Int32Array, data: Buffer, count: number, 
 
 /** Null count from a validity bitmap (Arrow readers rely on it being exact). */
 export function countNulls(validity: Uint8Array, rows: number): number {
-  let set = 0;
-  const words = rows >> 5;
-  const w = new Int32Array(validity.buffer, validity.byteOffset, words);
-  for (let i = 0; i < words; i++) {
-    let x = w[i]!;
-    x -= (x >>> 1) & 0x55555555;
-    x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-    x = (x + (x >>> 4)) & 0x0f0f0f0f;
-    set += Math.imul(x, 0x01010101) >>> 24;
-  }
-  for (let r = words << 5; r < rows; r++) if ((validity[r >> 3]! & (1 << (r & 7))) !== 0) set++;
-  return rows - set;
+  return rows - popcountRows(validity, rows);
 }

@@ -5,13 +5,12 @@
  */
 import { parseArgs } from "node:util";
 import type { Engine } from "../../engine/api.js";
-import { resolveDataDir } from "../../engine/catalog/data-dir.js";
+import { DEFAULT_DATA_DIR, envValue, resolveDataDir } from "../../engine/catalog/data-dir.js";
 import { createServer } from "../app.js";
 import { createLogger, type Logger } from "../log.js";
 import { DEFAULT_HOST, DEFAULT_PORT } from "../options.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Command } from "./command.js";
 
-export const DEFAULT_DATA_DIR = "./data";
 
 export interface ServeSettings {
   dataDir: string;
@@ -54,12 +53,6 @@ function nonNegativeInt(name: string, v: string | undefined): number | undefined
   return Number(v);
 }
 
-
-/** An environment variable, with an empty value taken as unset (as shells and compose files leave them). */
-function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v === "" ? undefined : v;
-}
 
 /** Flags win over environment variables, which win over defaults. */
 export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeSettings {

@@ -167,13 +167,9 @@ export class BodyStream implements AsyncIterable<Uint8Array> {
           return;
         }
         this.complete = true;
-        this.hand();
       } else if (this.queued >= this.highWater && !this.paused && !ex.ended) {
         this.paused = true;
         ex.raw.pause();
-        this.hand(); // everything unread must reach the consumer, or the pause would never end
-      } else if (this.wake && this.queue.length === 0) {
-        this.hand(); // the consumer waits: give it what there is rather than wait for a full slab
       }
       this.notify();
     });
@@ -181,7 +177,7 @@ export class BodyStream implements AsyncIterable<Uint8Array> {
 
   /** Whether the whole body arrived (if not, the connection must be closed after the reply). */
   get fullyRead(): boolean {
-    return this.complete && this.queue.length === 0;
+    return this.complete && this.queue.length === 0 && this.slab === null;
   }
   get bytesReceived(): number {
     return this.received;
@@ -225,6 +221,9 @@ export class BodyStream implements AsyncIterable<Uint8Array> {
     this.iterating = true;
     for (;;) {
       if (this.failure) throw this.failure;
+      // Full slabs are queued as they fill; a partly filled one goes out when nothing else is left, so a
+      // waiting consumer never waits for bytes that have arrived (and a paused upload always drains).
+      if (this.queue.length === 0) this.hand();
       const next = this.queue.shift();
       if (next) {
         this.queued -= next.byteLength;
@@ -238,11 +237,6 @@ export class BodyStream implements AsyncIterable<Uint8Array> {
         continue;
       }
       if (this.complete) return;
-      if (this.filled > 0 && this.slab) {
-        // bytes that arrived while paused sit in a partial slab and no more will come until they are read
-        this.hand();
-        continue;
-      }
       await new Promise<void>((r) => (this.wake = r));
     }
   }

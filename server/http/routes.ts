@@ -267,7 +267,9 @@ const catalog = async (ctx: HttpContext, ex: Exchange): Promise<void> => {
     body = await readJsonBody(ex, ctx.opts.maxJsonBodyBytes);
   }
   const path = ex.url.slice(CATALOG_PREFIX.length) || "/";
-  const r = handleCatalog(cat, { method: ex.method, path, query: new URLSearchParams(ex.rawQuery), body, principal });
+  // HEAD is GET without the body, as on every other route (Exchange drops the body)
+  const method = ex.method === "HEAD" ? "GET" : ex.method;
+  const r = handleCatalog(cat, { method, path, query: new URLSearchParams(ex.rawQuery), body, principal });
   ex.sendJson(r.status, r.body);
 };
 const CATALOG_PREFIX = "/v1/catalog";

@@ -33,17 +33,18 @@ export const CONTENT_TYPES: Readonly<Record<SelectFormat, string>> = {
   arrow: "application/vnd.apache.arrow.stream",
 };
 
-const MEDIA: Readonly<Record<string, SelectFormat>> = {
-  "application/json": "json",
-  "application/x-ndjson": "ndjson",
-  "application/ndjson": "ndjson",
-  "application/jsonl": "ndjson",
-  "text/csv": "csv",
-  "application/vnd.apache.arrow.stream": "arrow",
-  "*/*": "json",
-  "application/*": "json",
-  "text/*": "csv",
-};
+/** A Map, not an object: `Accept: constructor` must not find a prototype member. */
+const MEDIA: ReadonlyMap<string, SelectFormat> = new Map([
+  ["application/json", "json"],
+  ["application/x-ndjson", "ndjson"],
+  ["application/ndjson", "ndjson"],
+  ["application/jsonl", "ndjson"],
+  ["text/csv", "csv"],
+  ["application/vnd.apache.arrow.stream", "arrow"],
+  ["*/*", "json"],
+  ["application/*", "json"],
+  ["text/*", "csv"],
+]);
 
 /**
  * The format for an Accept header: the acceptable type with the highest q (ties: the earlier listed).
@@ -56,7 +57,7 @@ export function negotiate(accept: string | undefined): SelectFormat {
   let bestQ = 0;
   for (const range of accept.split(",")) {
     const [type, ...params] = range.split(";");
-    const format = MEDIA[type!.trim().toLowerCase()];
+    const format = MEDIA.get(type!.trim().toLowerCase());
     if (!format) continue;
     let q = 1;
     for (const p of params) {

@@ -1008,6 +1008,16 @@ describe("## Queries: bodies, errors and the other endpoints (L48-56)", () => {
     expectErrorShape(await http(one.base, "GET", "/healthz/x"), 404, "not_found");
   });
 
+  it("HEAD is answered wherever GET is, the catalog included: GET's status and headers, no body", async () => {
+    for (const path of ["/v1/entities", "/v1/catalog/tree", "/v1/catalog/tags"]) {
+      const get = await fetch(one.base + path);
+      const head = await fetch(one.base + path, { method: "HEAD" });
+      expect(head.status, path).toBe(get.status);
+      expect(head.headers.get("content-type"), path).toBe(get.headers.get("content-type"));
+      expect((await head.arrayBuffer()).byteLength, path).toBe(0);
+    }
+  });
+
   it("L56: GET /metrics is Prometheus text (0.0.4): HELP/TYPE comments and `name{labels} value` samples", async () => {
     const r = await http(one.base, "GET", "/metrics");
     expect(r.status).toBe(200);

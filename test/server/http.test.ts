@@ -228,6 +228,12 @@ describe("POST /v1/select", () => {
     expect(await accept("application/x-ndjson;q=0.1, text/csv;q=0.9")).toMatch(/text\/csv/);
     expect(await accept("*/*")).toMatch(/application\/json/);
     expect(await accept("image/png")).toMatch(/application\/json/);
+    // media types named like Object members are just unknown types
+    for (const a of ["constructor", "__proto__", "toString, text/csv;q=0.1"]) {
+      const r = await http(h.base, "POST", "/v1/select", body(FALSE), { accept: a });
+      expect(r.status, a).toBe(200);
+    }
+    expect(await accept("toString, text/csv;q=0.1")).toMatch(/text\/csv/);
   });
 });
 
