@@ -38,8 +38,19 @@ export function statusLine(status: number): string {
 /** A status code, or how a response ended without one: the client left, or the server cut a failed stream. */
 export type FinishStatus = number | "aborted" | "cut";
 
-const JSON_TYPE = "application/json; charset=utf-8";
-export const WWW_AUTHENTICATE = 'Bearer realm="lasso"';
+export const JSON_TYPE = "application/json; charset=utf-8";
+
+/**
+ * The headers an error answer carries besides its JSON body (HTTP routes and the WebSocket upgrade alike):
+ * when to retry an `overloaded`, what is allowed after a 405, and (RFC 9110 §11.6.1) the scheme a 401 wants.
+ */
+export function errorHeaders(e: LassoError, opts: { retryAfterSec?: number; allow?: string } = {}): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (e.code === "overloaded" && opts.retryAfterSec !== undefined) headers["Retry-After"] = String(opts.retryAfterSec);
+  if (e.code === "method_not_allowed" && opts.allow) headers["Allow"] = opts.allow;
+  if (e.code === "unauthorized") headers["WWW-Authenticate"] = 'Bearer realm="lasso"';
+  return headers;
+}
 
 export class Exchange {
   readonly method: string;
@@ -150,12 +161,7 @@ export class Exchange {
       this.destroy();
       return;
     }
-    const headers: Record<string, string> = {};
-    if (e.code === "overloaded" && opts.retryAfterSec !== undefined) headers["Retry-After"] = String(opts.retryAfterSec);
-    if (e.code === "method_not_allowed" && opts.allow) headers["Allow"] = opts.allow;
-    // RFC 9110 §11.6.1: a 401 names the scheme that would work.
-    if (e.code === "unauthorized") headers["WWW-Authenticate"] = WWW_AUTHENTICATE;
-    this.send(e.status, JSON_TYPE, JSON.stringify(errorBody(e)), headers, opts.close ?? false);
+    this.send(e.status, JSON_TYPE, JSON.stringify(errorBody(e)), errorHeaders(e, opts), opts.close ?? false);
   }
 
   /** Starts a streamed response (chunked). */

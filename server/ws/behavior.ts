@@ -2,7 +2,8 @@
  * uWS settings and event wiring for `/v1/ws`. One `Session` per socket holds its state.
  */
 import uWS, { type WebSocket, type WebSocketBehavior } from "uWebSockets.js";
-import { WWW_AUTHENTICATE, statusLine } from "../http/exchange.js";
+import { JSON_TYPE, errorHeaders, statusLine } from "../http/exchange.js";
+import { asLassoError, errorBody } from "../http/errors.js";
 import { requireAction } from "../http/auth.js";
 import { LassoError } from "../../engine/errors.js";
 import { Session, type SocketData, type WsContext } from "./session.js";
@@ -23,13 +24,14 @@ export function wsBehavior(ctx: WsContext, sockets: Set<WebSocket<SocketData>>):
     maxBackpressure: Math.max(64 * 1024 * 1024, opts.streamHighWaterBytes * 8),
     closeOnBackpressureLimit: 1,
     upgrade: (res, req, context) => {
+      // an upgrade refused is a plain HTTP error answer, as every route gives
+      const refuse = (err: LassoError) => {
+        res.writeStatus(statusLine(err.status)).writeHeader("Content-Type", JSON_TYPE);
+        for (const [k, v] of Object.entries(errorHeaders(err, { retryAfterSec: opts.retryAfterSec }))) res.writeHeader(k, v);
+        res.end(JSON.stringify(errorBody(err)));
+      };
       if (ctx.closing()) {
-        const err = new LassoError("overloaded", "the server is shutting down");
-        res
-          .writeStatus(statusLine(err.status))
-          .writeHeader("Content-Type", "application/json; charset=utf-8")
-          .writeHeader("Retry-After", String(opts.retryAfterSec))
-          .end(JSON.stringify({ error: err.toJSON() }));
+        refuse(new LassoError("overloaded", "the server is shutting down"));
         return;
       }
       // queries need the `query` action; browsers cannot set headers on an upgrade, so ?token= works too
@@ -39,10 +41,7 @@ export function wsBehavior(ctx: WsContext, sockets: Set<WebSocket<SocketData>>):
         const auth = req.getHeader("authorization") || (q ? `Bearer ${q}` : undefined);
         data = { principal: requireAction(ctx.engine.tagCatalog, auth, "query") };
       } catch (e) {
-        const err = e as LassoError;
-        res.writeStatus(statusLine(err.status ?? 401)).writeHeader("Content-Type", "application/json; charset=utf-8");
-        if (err.code === "unauthorized") res.writeHeader("WWW-Authenticate", WWW_AUTHENTICATE);
-        res.end(JSON.stringify({ error: err.toJSON() }));
+        refuse(asLassoError(e));
         return;
       }
       res.upgrade(
