@@ -677,6 +677,14 @@ export class TagCatalog {
     return this.byEntity.get(entity)?.get(name)?.status;
   }
 
+  /** The SEL type of every catalogued tag of an entity, loaded or only declared (an in-memory lookup). */
+  tagTypes(entity: string): Map<string, TagType> {
+    this.sync();
+    const out = new Map<string, TagType>();
+    for (const [name, rec] of this.byEntity.get(entity) ?? []) out.set(name, rec.type);
+    return out;
+  }
+
   // ─── tags ──────────────────────────────────────────────────────────────────────────────────────
 
   /**

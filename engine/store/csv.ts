@@ -331,8 +331,9 @@ function parseUint64(s: string, a: number, b: number): number | bigint | undefin
     if (d < 0 || d > 9) return undefined;
   }
   const v = BigInt(s.slice(a, b));
-  return v < 2n ** 64n ? BigInt.asIntN(64, v) : undefined;
+  return v < UINT64_END ? BigInt.asIntN(64, v) : undefined;
 }
+const UINT64_END = 2n ** 64n;
 
 const POW10 = Array.from({ length: EXACT_DIGITS + 1 }, (_, k) => 10 ** k);
 
@@ -577,7 +578,9 @@ class Word64Column implements ColumnBuilder {
       this.words[2 * row] = (x - hi * TWO_32) | 0;
       this.words[2 * row + 1] = hi | 0;
     } else {
-      new BigInt64Array(this.words.buffer, row * 8, 1)[0] = x;
+      // as two words, like the number case (a BigInt64Array view per value would allocate per row)
+      this.words[2 * row] = Number(BigInt.asIntN(32, x));
+      this.words[2 * row + 1] = Number(BigInt.asIntN(32, x >> 32n));
     }
     this.validity.valid(row);
     return true;
@@ -605,13 +608,15 @@ class NumberColumn implements ColumnBuilder {
   ) {
     this.values = new Float64Array(cap);
     this.validity = new Validity(cap);
+    this.parse = arrow.DataType.isFloat(type) ? parseFloat64 : parseInt64;
   }
+  private readonly parse: (s: string, start: number, end: number) => number | bigint | undefined;
   add(row: number, s: string, start: number, end: number): boolean {
     if (start === end) {
       this.validity.nulls++;
       return true;
     }
-    const x = arrow.DataType.isFloat(this.type) ? parseFloat64(s, start, end) : parseInt64(s, start, end);
+    const x = this.parse(s, start, end);
     if (typeof x !== "number" || x < this.min || x > this.max) return false;
     this.values[row] = x;
     this.validity.valid(row);
@@ -1092,13 +1097,13 @@ export async function* csvBatches(body: AsyncIterable<Uint8Array>, opts: CsvOpti
 const CSV_TYPE_OF: Record<TagType, CsvType> = { bool: "bool", int: "int", float: "float", time: "time", enum: "string", multi: "multi" };
 
 /**
- * The CSV options an existing entity implies: its tags' types and its key type (nothing for an entity that
- * does not exist yet). Callers pass them with the user's `types`, which win.
+ * The CSV options an entity implies: the types of its catalogued tags (loaded or only declared) and the
+ * key type of its store, when it has one. Callers pass them with the user's `types`, which win. Both are
+ * in-memory lookups: no column is read.
  */
-export function csvTypesOf(engine: Pick<Engine, "entities" | "tags">, entity: string): Pick<CsvOptions, "tagTypes" | "keyType"> {
-  const info = engine.entities().find((e) => e.name === entity);
-  if (!info) return {};
+export function csvTypesOf(engine: Pick<Engine, "entities" | "tagCatalog">, entity: string): Pick<CsvOptions, "tagTypes" | "keyType"> {
   const tagTypes: Record<string, CsvType> = {};
-  for (const t of engine.tags(entity, { valuesLimit: 0 })) tagTypes[t.name] = CSV_TYPE_OF[t.type];
-  return { tagTypes, keyType: info.keyType };
+  for (const [name, type] of engine.tagCatalog.tagTypes(entity)) tagTypes[name] = CSV_TYPE_OF[type];
+  const info = engine.entities().find((e) => e.name === entity);
+  return info ? { tagTypes, keyType: info.keyType } : { tagTypes };
 }

@@ -9,8 +9,8 @@ import { resolveDataDir } from "../../engine/catalog/data-dir.js";
 import { openEngine } from "../../engine/engine.js";
 import { LassoError } from "../../engine/errors.js";
 import { fileChunks } from "../../engine/store/file-chunks.js";
-import { csvBatches, csvTypesOf, parseCsvTypes, type CsvType } from "../../engine/store/csv.js";
-import { ipcStream } from "../arrow-ipc.js";
+import { parseCsvTypes, type CsvType } from "../../engine/store/csv.js";
+import { csvLoadBody } from "../csv-load.js";
 import { EXIT_OK, UsageError, type Command } from "./command.js";
 import { reportError } from "./offline.js";
 
@@ -91,15 +91,9 @@ Options:
       const chunks = fileChunks(file, (total) => (bytes = total));
       let last = 0;
       const key = values.key;
+      const listSeparator = values["list-sep"];
       const body = csv
-        ? ipcStream(
-            csvBatches(chunks, {
-              key,
-              ...csvTypesOf(engine, values.entity),
-              ...(types ? { types } : {}),
-              ...(values["list-sep"] !== undefined ? { listSeparator: values["list-sep"] } : {}),
-            }),
-          )
+        ? csvLoadBody(engine, values.entity, chunks, { key, ...(types ? { types } : {}), ...(listSeparator !== undefined ? { listSeparator } : {}) })
         : chunks;
       const r = await engine.load({
         entity: values.entity,

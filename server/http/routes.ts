@@ -18,8 +18,8 @@ import { negotiate, streamSelection } from "./select-stream.js";
 import { principalOf, requireAction } from "./auth.js";
 import { handleCatalog } from "../catalog-api.js";
 import type { Action } from "../../engine/catalog/index.js";
-import { csvBatches, csvTypesOf, parseCsvTypes } from "../../engine/store/csv.js";
-import { ipcStream } from "../arrow-ipc.js";
+import { parseCsvTypes } from "../../engine/store/csv.js";
+import { csvLoadBody } from "../csv-load.js";
 
 export interface HttpContext {
   readonly engine: Engine;
@@ -160,14 +160,7 @@ const load: Handler = async (ctx, ex, [rawEntity]) => {
   try {
     await runWork(ctx, ex, "load", 0, async (control) => {
       const input = csv
-        ? ipcStream(
-            csvBatches(body, {
-              key,
-              ...csvTypesOf(ctx.engine, entity),
-              ...(types ? { types } : {}),
-              ...(listSep !== undefined ? { listSeparator: listSep } : {}),
-            }),
-          )
+        ? csvLoadBody(ctx.engine, entity, body, { key, ...(types ? { types } : {}), ...(listSep !== undefined ? { listSeparator: listSep } : {}) })
         : body;
       const r = await ctx.engine.load({ entity, key, body: input, signal: control.signal, ...(ex.principal ? { actor: ex.principal.name } : {}) });
       // Bytes the engine did not read (past the end-of-stream marker) stay unread: close after replying.

@@ -464,7 +464,21 @@ describe("CSV and Arrow loads agree", () => {
     expect(await e.load({ entity: "u", key: "id", body })).toMatchObject({ inserted: 1, updated: 1, newTags: [] });
     expect((await e.count({ entity: "u", expr: "zip = '00042' OR zip = '7'" })).count).toBe(2);
     expect((await e.count({ entity: "u", expr: "score = 2" })).count).toBe(2);
-    expect(csvTypesOf(e, "nobody")).toEqual({});
+    expect(csvTypesOf(e, "nobody")).toEqual({ tagTypes: {} });
+  });
+
+  it("a tag declared in the catalog (no data yet) gives its column its type, not an inferred one", async () => {
+    const e = await openEngine({ threads: 0 });
+    engines.push(e);
+    // open mode: no users, so the local admin (null) may declare tags
+    e.tagCatalog.createTag({ entity: "v", name: "zone", type: "enum" }, null);
+    e.tagCatalog.createTag({ entity: "v", name: "visits", type: "int" }, null);
+    expect(csvTypesOf(e, "v")).toEqual({ tagTypes: { zone: "string", visits: "int" } });
+    // "zone" looks like an int column; inferred, it would conflict with the declared enum
+    const csv = "id,zone,visits\na,1,3\nb,2,\n";
+    const body = ipcStream(csvBatches(chunks(enc.encode(csv)), { key: "id", ...csvTypesOf(e, "v") }));
+    expect(await e.load({ entity: "v", key: "id", body })).toMatchObject({ inserted: 2 });
+    expect((await e.count({ entity: "v", expr: "zone = '2'", includeDrafts: true })).count).toBe(1);
   });
 
   it("a null key is rejected by the engine (null_key) and the store is unchanged", async () => {
