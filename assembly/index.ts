@@ -22,6 +22,14 @@ export { listHasAnyU16, listHasAnyU16Scalar, listHasAnyU32, listHasAnyU32Scalar 
 export { scanBytes, copyBytes, streamBytes } from "./baseline";
 export { keysToDecimal } from "./keys/decimal";
 
+// Constants the engine mirrors in TypeScript (engine/exec/wasm.ts), exported as globals so that it checks
+// every mirror against these when it instantiates the module.
+export { MORSEL_ROWS, MORSEL_WORDS, RESERVED_BYTES } from "./status";
+export { MAX_EQ_VALUES, LUT_U8_BYTES, LUT_U16_BYTES } from "./predicate/codes-in";
+export { MIN_LIST_SCRATCH_BYTES } from "./predicate/list-has";
+export { KIND_EMPTY, KIND_ARRAY, KIND_BITMAP, KIND_RUNS } from "./bitmap/container";
+export { KEYS_SIGNED, KEYS_QUOTE, KEYS_FIXSTR, KEYS_COMMA, KEYS_LF, KEYS_CRLF, KEY_TEXT_MAX_BYTES } from "./keys/decimal";
+
 /** End of the module's static data in memory: the engine must place nothing below it (wasm.ts checks). */
 export function dataEnd(): usize {
   return __heap_base;

@@ -22,7 +22,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LassoError } from "../errors.js";
-import { RESERVED_BYTES as KERNEL_RESERVED_BYTES } from "../store/layout.js";
+import { MORSEL_ROWS, MORSEL_WORDS, RESERVED_BYTES as KERNEL_RESERVED_BYTES } from "../store/layout.js";
 
 // The morsel geometry and the reserved first 64 KiB are defined once, in the store's memory layout
 // (assembly/status.ts mirrors them on the Wasm side).
@@ -285,6 +285,30 @@ export const KeyTextFlags = { signed: 1, quote: 2, fixstr: 4, comma: 8, lf: 16, 
 /** Most bytes keysToDecimal writes for one key, whatever the flags (assembly/keys/decimal.ts). */
 export const KEY_TEXT_MAX_BYTES = 26;
 
+/**
+ * Every TypeScript mirror of a kernel constant, by the name the module exports it under: checked when a
+ * module is instantiated, so a constant changed on one side only fails at start-up, not in a query.
+ */
+const MIRRORS: readonly (readonly [string, number])[] = [
+  ["E_BOUNDS", KernelStatus.bounds], ["E_ARG", KernelStatus.arg], ["E_DATA", KernelStatus.data],
+  ["MORSEL_ROWS", MORSEL_ROWS], ["MORSEL_WORDS", MORSEL_WORDS], ["RESERVED_BYTES", KERNEL_RESERVED_BYTES],
+  ["MAX_EQ_VALUES", MAX_EQ_VALUES], ["LUT_U8_BYTES", LUT_U8_BYTES], ["LUT_U16_BYTES", LUT_U16_BYTES],
+  ["MIN_LIST_SCRATCH_BYTES", MIN_LIST_SCRATCH_BYTES],
+  ["KIND_EMPTY", ContainerKind.empty], ["KIND_ARRAY", ContainerKind.array], ["KIND_BITMAP", ContainerKind.bitmap],
+  ["KIND_RUNS", ContainerKind.runs],
+  ["KEYS_SIGNED", KeyTextFlags.signed], ["KEYS_QUOTE", KeyTextFlags.quote], ["KEYS_FIXSTR", KeyTextFlags.fixstr],
+  ["KEYS_COMMA", KeyTextFlags.comma], ["KEYS_LF", KeyTextFlags.lf], ["KEYS_CRLF", KeyTextFlags.crlf],
+  ["KEY_TEXT_MAX_BYTES", KEY_TEXT_MAX_BYTES],
+];
+
+export function checkMirrors(exports: WebAssembly.Exports): void {
+  for (const [name, mirror] of MIRRORS) {
+    const g = exports[name];
+    const value = g instanceof WebAssembly.Global ? Number(g.value) : undefined;
+    if (value !== mirror) throw new LassoError("internal", `kernels: ${name} is ${value} in the module but ${mirror} in engine/exec/wasm.ts`);
+  }
+}
+
 class ScalarKernels extends KernelCalls {
   constructor(raw: RawKernels) {
     super(raw);
@@ -320,6 +344,7 @@ export class Kernels extends KernelCalls {
       throw new LassoError("internal", `kernels: cannot instantiate over this memory (it must be shared, max ≤ 65536 pages): ${String(e)}`);
     }
     super(pickKernels(instance.exports, ""));
+    checkMirrors(instance.exports);
     this.memory = memory;
     this.scalar = new ScalarKernels(pickKernels(instance.exports, "Scalar"));
     this.#baseline = instance.exports as unknown as Baseline;
