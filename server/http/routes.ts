@@ -250,7 +250,7 @@ const wsWithoutUpgrade: Handler = () => {
  * `/v1/catalog/…`: the tag catalog's REST API (docs/catalog.md), answered by server/catalog-api.ts with
  * the caller's principal (it checks each action itself).
  */
-const catalog = async (ctx: HttpContext, ex: Exchange): Promise<void> => {
+const catalog = async (ctx: HttpContext, ex: Exchange, method: string): Promise<void> => {
   const cat = ctx.engine.tagCatalog;
   const principal = principalOf(cat, ex.headers["authorization"]);
   let body: unknown;
@@ -260,8 +260,6 @@ const catalog = async (ctx: HttpContext, ex: Exchange): Promise<void> => {
     body = await readJsonBody(ex, ctx.opts.maxJsonBodyBytes);
   }
   const path = ex.url.slice(CATALOG_PREFIX.length) || "/";
-  // HEAD is GET without the body, as on every other route (Exchange drops the body)
-  const method = ex.method === "HEAD" ? "GET" : ex.method;
   const r = handleCatalog(cat, { method, path, query: new URLSearchParams(ex.rawQuery), body, principal });
   ex.sendJson(r.status, r.body);
 };
@@ -320,9 +318,11 @@ export function dispatch(ctx: HttpContext, res: HttpResponse, req: HttpRequest):
     ex.sendError(new LassoError("overloaded", "the server is shutting down"), { retryAfterSec: ctx.opts.retryAfterSec, close: true });
     return;
   }
+  // HEAD is GET without the body (RFC 9110: a server that answers GET answers HEAD); Exchange drops the body.
+  const asGet = ex.method === "HEAD" ? "GET" : ex.method;
   if (ex.url === CATALOG_PREFIX || ex.url.startsWith(`${CATALOG_PREFIX}/`)) {
     ex.route = `${CATALOG_PREFIX}/*`;
-    catalog(ctx, ex).catch((e: unknown) => fail(ctx, ex, e));
+    catalog(ctx, ex, asGet).catch((e: unknown) => fail(ctx, ex, e));
     return;
   }
   const m = match(ex.url);
@@ -331,8 +331,7 @@ export function dispatch(ctx: HttpContext, res: HttpResponse, req: HttpRequest):
     return;
   }
   ex.route = m.route.pattern;
-  // HEAD is GET without the body (RFC 9110: a server that answers GET answers HEAD); Exchange drops the body.
-  const method = ex.method === "HEAD" && m.route.methods["GET"] ? "GET" : ex.method;
+  const method = m.route.methods["GET"] ? asGet : ex.method;
   const handler = m.route.methods[method];
   if (!handler) {
     const allow = allowed(m.route).join(", ");
