@@ -261,6 +261,8 @@ export class DataDir {
     const dirAbs = join(this.path, dirRel);
     const scratch: Scratch[] = [];
     const written: string[] = [];
+    /** Files the file system would not take through O_DIRECT (persist-io.ts). */
+    let buffered = 0;
     let plan: ReturnType<DataDir["plan"]>;
     try {
       plan = this.plan(store, next, prev, dirRel, scratch);
@@ -272,7 +274,7 @@ export class DataDir {
       await runLimited(plan.jobs, WRITE_CONCURRENCY, async (job) => {
         const path = join(dirAbs, job.file);
         written.push(path);
-        await writeEncoded(path, job.enc, job.buffers);
+        if ((await writeEncoded(path, job.enc, job.buffers)) === "buffered") buffered++;
       });
       crashPoint("files-written");
       const record = plan.record;
@@ -298,6 +300,7 @@ export class DataDir {
       version: next.number,
       files: plan.jobs.length,
       bytes: plan.jobs.reduce((n, j) => n + j.enc.size, 0),
+      buffered,
       tookMs: Math.round(performance.now() - started),
     });
     crashPoint("committed");

@@ -5,7 +5,7 @@
 //   LASSO_MEASURE_CACHE=/tmp/lasso-measure node test/store/measure.mjs 10000000   (keeps and reuses the fixture there)
 //
 // Prints one JSON object. The data directory and fixture go to a temp directory that is removed after.
-import { closeSync, existsSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { randomFillSync } from "node:crypto";
 import { open } from "node:fs/promises";
@@ -68,10 +68,12 @@ function settleDisk() {
 }
 
 /**
- * Raw disk speed for `bytes`, two ways, with nothing else to do: one file in 32 MiB writes and one
- * fdatasync, and `files` equal files, four at a time, each fdatasync'ed (how the store writes). On this
- * VM the second ran up to 5× faster (the kernel throttles one writer as dirty pages pile up; the virtual
- * disk serves parallel requests), so both are reported, and the load is compared with each.
+ * Raw disk speed for `bytes`, three ways, with nothing else to do: one file in 32 MiB writes and one
+ * fdatasync; `files` equal files, four at a time, each fdatasync'ed (how the store writes); and the same
+ * files through O_DIRECT from page-aligned memory (as the store writes them where the file system allows,
+ * persist-io.ts). On this VM the second ran up to 5× faster than the first (the kernel throttles one
+ * writer as dirty pages pile up; the virtual disk serves parallel requests), and the third costs almost no
+ * CPU; all are reported, and the load is compared with each and with the fastest.
  */
 async function rawWrite(bytes, files) {
   // random bytes: a constant block may be compressed or deduplicated below the file system
@@ -86,22 +88,67 @@ async function rawWrite(bytes, files) {
   const single = ms(t);
   rmSync(path);
 
+  const many = await writeFiles(bytes, files, 0, () => block);
+  // O_DIRECT wants aligned addresses: a Wasm memory's base is page-aligned, a Buffer's is malloc's choice
+  const aligned = pageAligned(block.length);
+  aligned.set(block);
+  const direct = await writeFiles(bytes, files, constants.O_DIRECT, () => aligned);
+  return { single, many, direct };
+}
+
+/** Zeroed memory at a page-aligned address (O_DIRECT's condition). */
+function pageAligned(n) {
+  const pages = Math.ceil(n / 65536);
+  return new Uint8Array(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, n);
+}
+
+/**
+ * `bytes` as `files` files of whole 4 KiB blocks (O_DIRECT takes only those), four at a time, each
+ * fdatasync'ed; `source(file, at, n)` gives the bytes of each write, of at most 32 MiB. Returns ms.
+ */
+async function writeFiles(bytes, files, flags, source) {
+  const step = 32 << 20;
   settleDisk();
-  t = performance.now();
-  const each = Math.ceil(bytes / files);
+  const t = performance.now();
+  const each = Math.ceil(bytes / files / 4096) * 4096;
   let next = 0;
   const writer = async () => {
     for (let i = next++; i < files; i = next++) {
-      const fh = await open(join(work, `raw-${i}.bin`), "w");
-      for (let done = 0; done < each; done += block.length) await fh.write(block, 0, Math.min(block.length, each - done));
+      const fh = await open(join(work, `raw-${i}.bin`), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | flags, 0o644);
+      for (let at = 0; at < each; at += step) {
+        const n = Math.min(step, each - at);
+        await fh.write(source(i * each, at, n), 0, n, at);
+      }
       await fh.datasync();
       await fh.close();
     }
   };
   await Promise.all([writer(), writer(), writer(), writer()]);
-  const many = ms(t);
+  const took = ms(t);
   for (let i = 0; i < files; i++) rmSync(join(work, `raw-${i}.bin`));
-  return { single, many };
+  return took;
+}
+
+/**
+ * The least any load of this input must do, with no decoding at all: read the input file into fresh
+ * memory (as ingest fills fresh shard memory) and write that memory out as the store's files, through
+ * O_DIRECT. Its time beside the raw write bounds the ratio a real load can reach on this machine.
+ */
+async function copyOnlyLoad(input, bytes, files) {
+  settleDisk();
+  const t = performance.now();
+  const each = Math.ceil(bytes / files / 4096) * 4096;
+  const memory = pageAligned(each * files);
+  let at = 0;
+  for await (const chunk of fileChunks(input)) {
+    const n = Math.min(chunk.length, memory.length - at);
+    memory.set(n === chunk.length ? chunk : chunk.subarray(0, n), at);
+    at += n;
+    if (at === memory.length) break;
+  }
+  const readMs = ms(t);
+  const writeMs = await writeFiles(bytes, files, constants.O_DIRECT, (base, off, n) => memory.subarray(base + off, base + off + n));
+  return { ms: readMs + writeMs, readIntoFreshMemoryMs: readMs, writeMs };
 }
 
 try {
@@ -198,10 +245,14 @@ try {
     collect();
   }
   rawRuns.push(await rawWrite(bytes, save.files));
+  const copyOnly = await copyOnlyLoad(fixture, bytes, save.files);
+  collect();
   const raw = (way) => {
     const best = Math.min(...rawRuns.map((r) => r[way]));
     return { ms: best, MBps: Math.round(bytes / 1e3 / best), runsMs: rawRuns.map((r) => r[way]), durableVsRaw: Math.round((best / durableLoadMs) * 1000) / 1000 };
   };
+  const ways = { oneFile: raw("single"), filesAsTheStoreWritesThem: raw("many"), filesDirectIo: raw("direct") };
+  const fastest = Object.values(ways).reduce((a, b) => (b.ms < a.ms ? b : a));
 
   console.log(
     JSON.stringify(
@@ -217,8 +268,9 @@ try {
         loadInMemoryCpuMs: memoryLoadCpuMs,
         loadDurableMs: durableLoadMs,
         loadDurableCpuMs: durableLoadCpuMs,
-        save: { files: save.files, MB: Math.round(save.bytes / 1e6), ms: save.tookMs, MBps: Math.round(save.bytes / 1e3 / save.tookMs) },
-        rawWriteSameBytes: { oneFile: raw("single"), filesAsTheStoreWritesThem: raw("many") },
+        save: { files: save.files, buffered: save.buffered, MB: Math.round(save.bytes / 1e6), ms: save.tookMs, MBps: Math.round(save.bytes / 1e3 / save.tookMs) },
+        rawWriteSameBytes: { ...ways, fastest: { ms: fastest.ms, durableVsRaw: fastest.durableVsRaw } },
+        copyOnlyLoad: { ...copyOnly, vsFastestRaw: Math.round((fastest.ms / copyOnly.ms) * 1000) / 1000 },
         durableRowsPerSec: Math.round(rows / (durableLoadMs / 1000)),
         durableMBps: Math.round(bytes / 1e3 / durableLoadMs),
         open: opens,
