@@ -5,12 +5,10 @@
  * thread unless its work — rows × kernels — is large enough for a split to pay. Large counts are cut into
  * contiguous morsel ranges, a few per worker so an unlucky slow worker does not hold the whole answer.
  */
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { LassoError } from "../errors.js";
 import { MORSEL_ROWS } from "../store/layout.js";
+import { workerScript } from "../worker-script.js";
 import type { ShardProgram } from "./program.js";
 import type { CountReply, CountTask, MorselRange, WorkerInit } from "./protocol.js";
 
@@ -30,7 +28,7 @@ export class WorkerPool {
     this.slotClaims = new SharedArrayBuffer(4 * WorkerPool.slotsFor(threads));
     const init: WorkerInit = { slotClaims: this.slotClaims, kernelVariant };
     this.pool = new Piscina({
-      filename: workerFile(),
+      filename: workerScript(import.meta.url, "worker.js"),
       minThreads: threads,
       maxThreads: threads,
       idleTimeout: Number.POSITIVE_INFINITY,
@@ -111,13 +109,3 @@ export function splitRanges(programs: readonly ShardProgram[], memories: Map<num
   return out;
 }
 
-// Workers run compiled JS: from dist/ this file's sibling; from sources (vitest) the build in dist/.
-function workerFile(): string {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith(".js")) return join(dirname(here), "worker.js");
-  let dir = dirname(here);
-  while (!existsSync(join(dir, "package.json"))) dir = dirname(dir);
-  const built = join(dir, "dist", "engine", "exec", "worker.js");
-  if (!existsSync(built)) throw new LassoError("internal", `worker script ${built} is missing: run \`npm run build\``);
-  return built;
-}

@@ -11,6 +11,7 @@ import type { KeyType } from "../api.js";
 import { LassoError } from "../errors.js";
 import { checkBatch } from "./batch-check.js";
 import { ipcMessages } from "./ipc-frames.js";
+import { isParquet, PARQUET_MEDIA_TYPE } from "./parquet.js";
 import { columnKind, finerUnit, keyTypeFits, keyTypeOf, type ColumnKind } from "./arrow-types.js";
 import type { EntityStore } from "./entity.js";
 import { Transaction, codeView, reserveCodes, setBitRange, type ListStage } from "./transaction.js";
@@ -77,6 +78,9 @@ export async function openIpc(body: AsyncIterable<Uint8Array>): Promise<IpcSourc
     }
   } catch (e) {
     throw asArrowError(e);
+  }
+  if (isParquet(head)) {
+    throw new LassoError("bad_arrow", `the body is a Parquet file, not Arrow IPC: send it as Content-Type ${PARQUET_MEDIA_TYPE} (lasso load: a .parquet file or --format parquet)`);
   }
   const isFile = head.length >= 8 && ARROW_MAGIC.every((b, i) => head[i] === b);
   async function* rest(): AsyncGenerator<Uint8Array> {

@@ -20,6 +20,8 @@ import { handleCatalog } from "../catalog-api.js";
 import type { Action } from "../../engine/catalog/index.js";
 import { parseCsvTypes } from "../../engine/store/csv.js";
 import { csvLoadBody } from "../csv-load.js";
+import { parquetRequestBody } from "../parquet-load.js";
+import { PARQUET_MEDIA_TYPE } from "../../engine/store/parquet.js";
 
 export interface HttpContext {
   readonly engine: Engine;
@@ -131,12 +133,14 @@ const select: Handler = async (ctx, ex) => {
 const load: Handler = async (ctx, ex, [rawEntity]) => {
   const entity = decodeParam(rawEntity!, "entity");
   const { type, params } = mediaType(ex.headers["content-type"]);
-  // text/csv: converted to Arrow record batches as it streams in (engine/store/csv.ts), same load path
+  // text/csv: converted to Arrow record batches as it streams in (engine/store/csv.ts); Parquet: spooled,
+  // then read a row group at a time (engine/store/parquet.ts). Both go through the same load as Arrow.
   const csv = type === "text/csv";
-  if (!LOAD_TYPES.has(type) && !csv) {
+  const parquet = type === PARQUET_MEDIA_TYPE;
+  if (!LOAD_TYPES.has(type) && !csv && !parquet) {
     throw new LassoError(
       "unsupported_media_type",
-      `a load body must be Content-Type: application/vnd.apache.arrow.stream, application/vnd.apache.arrow.file or text/csv, got ${ex.headers["content-type"] ? `"${ex.headers["content-type"]}"` : "none"}`,
+      `a load body must be Content-Type: application/vnd.apache.arrow.stream, application/vnd.apache.arrow.file, ${PARQUET_MEDIA_TYPE} or text/csv, got ${ex.headers["content-type"] ? `"${ex.headers["content-type"]}"` : "none"}`,
     );
   }
   if (csv && params.charset !== undefined && params.charset !== "utf-8" && params.charset !== "utf8") {
@@ -161,7 +165,9 @@ const load: Handler = async (ctx, ex, [rawEntity]) => {
     await runWork(ctx, ex, "load", 0, async (control) => {
       const input = csv
         ? csvLoadBody(ctx.engine, entity, body, { key, ...(types ? { types } : {}), ...(listSep !== undefined ? { listSeparator: listSep } : {}) })
-        : body;
+        : parquet
+          ? parquetRequestBody(body)
+          : body;
       const r = await ctx.engine.load({ entity, key, body: input, signal: control.signal, ...(ex.principal ? { actor: ex.principal.name } : {}) });
       // Bytes the engine did not read (past the end-of-stream marker) stay unread: close after replying.
       ex.send(200, "application/json; charset=utf-8", JSON.stringify(r), {}, !body.fullyRead);

@@ -2,22 +2,18 @@
  * The `lasso` CLI shell: help and dispatch in process; `serve` and `start` as real child processes
  * (listening, answering, persisting, shutting down on SIGTERM with exit code 0).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { main } from "../../server/cli.js";
 import { UsageError } from "../../server/commands/command.js";
 import { parseServeArgs } from "../../server/commands/serve.js";
 import { runStart } from "../../server/commands/start.js";
 import { openEngine } from "../../engine/index.js";
-import { dataSet, http, ipcStreamBytes, listeningUrl, load } from "./harness.js";
+import { dataSet, http, ipcStreamBytes, lassoChild, listeningUrl, load } from "./harness.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const RUNNER = fileURLToPath(new URL("./cli-runner.ts", import.meta.url));
-const VITE_NODE = join(ROOT, "node_modules/vite-node/vite-node.mjs");
 
 function capture() {
   let out = "";
@@ -125,7 +121,7 @@ async function tempDir(): Promise<string> {
 
 /** Spawns `lasso <args>` and waits for its "listening" log line. */
 async function spawnLasso(args: string[], waitMs = 60_000): Promise<Running> {
-  const child = spawn(process.execPath, [VITE_NODE, RUNNER, "--", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = lassoChild(args);
   children.push(child);
   const log: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));

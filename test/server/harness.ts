@@ -19,7 +19,9 @@ import {
   vectorFromArray,
   type Vector,
 } from "apache-arrow";
-import type { ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { unpack, pack } from "msgpackr";
 import WebSocket from "ws";
 import type {
@@ -317,6 +319,39 @@ export async function http(
   const res = await fetch(base + path, init);
   const text = await res.text();
   return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) };
+}
+
+/** POSTs `bytes` in pieces of `piece` bytes: a real streamed (chunked) upload, not one buffer. */
+export async function postStreamed(url: string, bytes: Uint8Array, type: string, piece = 777): Promise<Reply> {
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      for (let at = 0; at < bytes.length; at += piece) c.enqueue(bytes.subarray(at, at + piece));
+      c.close();
+    },
+  });
+  const res = await fetch(url, { method: "POST", headers: { "content-type": type }, body, duplex: "half" } as RequestInit);
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) };
+}
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** `lasso <args>` in a child process, from the sources (vite-node runs cli-runner.ts). */
+export function lassoChild(args: string[]): ChildProcess {
+  const runner = fileURLToPath(new URL("./cli-runner.ts", import.meta.url));
+  return spawn(process.execPath, [join(ROOT, "node_modules/vite-node/vite-node.mjs"), runner, "--", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** Runs `lasso <args>` to its end: exit code, stdout and stderr. */
+export function runLasso(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = lassoChild(args);
+    let out = "";
+    let err = "";
+    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("exit", (code) => resolve({ code, out, err }));
+  });
 }
 
 export async function load(base: string, entity: string, key: string, bytes: Uint8Array, type = "application/vnd.apache.arrow.stream"): Promise<Reply> {

@@ -3,20 +3,15 @@
  * then count; a bad CSV is a 400 naming its line and leaves the store unchanged; media type and query
  * parameter errors; and `lasso load x.csv` as a child process over a data directory on disk.
  */
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openEngine } from "../../engine/index.js";
 import { Rng } from "../../fixtures/prng.js";
-import { expectError, http, type Harness, type Reply, startServer } from "./harness.js";
+import { expectError, http, postStreamed, runLasso, type Harness, startServer } from "./harness.js";
 
 const SEED = Number(process.env["LASSO_TEST_SEED"] ?? 5);
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const RUNNER = fileURLToPath(new URL("./cli-runner.ts", import.meta.url));
-const VITE_NODE = join(ROOT, "node_modules/vite-node/vite-node.mjs");
 
 let h: Harness;
 beforeAll(async () => {
@@ -51,24 +46,8 @@ function users(n: number, seed: number) {
   return { rows, text: lines.join("\r\n") + "\r\n" };
 }
 
-/** POSTs a body in small pieces (a real streamed upload, not one buffer). */
-async function postCsv(entity: string, query: string, text: string | Uint8Array, type = "text/csv; charset=utf-8"): Promise<Reply> {
-  const bytes = typeof text === "string" ? new TextEncoder().encode(text) : text;
-  const body = new ReadableStream<Uint8Array>({
-    start(c) {
-      for (let at = 0; at < bytes.length; at += 777) c.enqueue(bytes.subarray(at, at + 777));
-      c.close();
-    },
-  });
-  const res = await fetch(`${h.base}/v1/entities/${entity}/load?${query}`, {
-    method: "POST",
-    headers: { "content-type": type },
-    body,
-    duplex: "half",
-  } as RequestInit);
-  const t = await res.text();
-  return { status: res.status, headers: res.headers, text: t, json: () => JSON.parse(t) };
-}
+const postCsv = (entity: string, query: string, text: string | Uint8Array, type = "text/csv; charset=utf-8") =>
+  postStreamed(`${h.base}/v1/entities/${entity}/load?${query}`, typeof text === "string" ? new TextEncoder().encode(text) : text, type);
 
 const count = async (entity: string, expr: string): Promise<number> => {
   const r = await http(h.base, "POST", "/v1/count", { entity, expr });
@@ -143,10 +122,10 @@ describe("lasso load FILE.csv", () => {
     try {
       const file = join(dir, "users.csv");
       await writeFile(file, "user_id,age,interests\n10,30,a|b\n11,,\n12,45,b\n");
-      const { code, out, err } = await run(["load", file, "--entity", "user", "--key", "user_id", "--types", "interests:multi", "--data", join(dir, "data"), "--quiet"]);
+      const { code, out, err } = await runLasso(["load", file, "--entity", "user", "--key", "user_id", "--types", "interests:multi", "--data", join(dir, "data"), "--quiet"]);
       expect(code, err).toBe(0);
       expect(JSON.parse(out)).toMatchObject({ entity: "user", rows: 3, inserted: 3 });
-      const bad = await run(["load", file, "--entity", "user", "--key", "user_id", "--types", "age", "--data", join(dir, "data")]);
+      const bad = await runLasso(["load", file, "--entity", "user", "--key", "user_id", "--types", "age", "--data", join(dir, "data")]);
       expect(bad.code).toBe(2);
       expect(bad.err).toMatch(/"age"/);
       const e = await openEngine({ dataDir: join(dir, "data"), threads: 0 });
@@ -161,14 +140,3 @@ describe("lasso load FILE.csv", () => {
     }
   });
 });
-
-function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [VITE_NODE, RUNNER, "--", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    child.on("exit", (code) => resolve({ code, out, err }));
-  });
-}
