@@ -67,8 +67,8 @@ export async function openParquet(path: string): Promise<ParquetSource> {
 async function* decode(decoder: Decoder): AsyncGenerator<arrow.RecordBatch> {
   try {
     let rows = 0;
+    decoder.ask();
     for (;;) {
-      decoder.ask();
       const m = await decoder.receive();
       if ("end" in m) {
         // no rows: one empty batch, so that the schema still reaches the load (new tags, key check)
@@ -76,6 +76,8 @@ async function* decode(decoder: Decoder): AsyncGenerator<arrow.RecordBatch> {
         return;
       }
       if (!("ipc" in m)) throw new LassoError("internal", "the Parquet decoder answered out of turn");
+      // the next batch is decoded on the decoder's thread while this one is loaded
+      decoder.ask();
       const table = readIpc(m.ipc);
       rows += table.numRows;
       yield* table.batches;
