@@ -4,9 +4,9 @@
  * to a temporary file first (never into JS memory): Parquet keeps its schema and row-group index in a
  * footer at the end, and parquet-wasm reads the file by ranges.
  */
-import { mkdtemp, open, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { spool, spoolDir } from "../engine/store/ingest.js";
 import { openParquet } from "../engine/store/parquet.js";
 import { ipcStream } from "./arrow-ipc.js";
 
@@ -19,15 +19,10 @@ export async function* parquetFileBody(path: string, onRows?: (rows: number) => 
 
 /** A Parquet request body as IPC stream bytes: spooled, read, and the spool removed however the load ends. */
 export async function* parquetRequestBody(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const dir = await mkdtemp(join(tmpdir(), "lasso-load-"));
+  const dir = await spoolDir();
   try {
     const path = join(dir, "body.parquet");
-    const out = await open(path, "w");
-    try {
-      for await (const chunk of body) await out.write(chunk);
-    } finally {
-      await out.close();
-    }
+    await spool(body, path);
     yield* parquetFileBody(path);
   } finally {
     await rm(dir, { recursive: true, force: true });

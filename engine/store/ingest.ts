@@ -12,6 +12,7 @@ import { LassoError } from "../errors.js";
 import { checkBatch } from "./batch-check.js";
 import { ipcMessages } from "./ipc-frames.js";
 import { isParquet, PARQUET_MEDIA_TYPE } from "./parquet.js";
+import { ioError } from "./persist-io.js";
 import { columnKind, finerUnit, keyTypeFits, keyTypeOf, type ColumnKind } from "./arrow-types.js";
 import type { EntityStore } from "./entity.js";
 import { Transaction, codeView, reserveCodes, setBitRange, type ListStage } from "./transaction.js";
@@ -102,19 +103,14 @@ export async function openIpc(body: AsyncIterable<Uint8Array>): Promise<IpcSourc
       throw asArrowError(e);
     }
   }
-  const dir = await mkdtemp(join(tmpdir(), "lasso-load-"));
+  const dir = await spoolDir();
   const path = join(dir, "body.arrow");
   const cleanup = async () => {
     await rm(dir, { recursive: true, force: true });
   };
   let handle: FileHandle | undefined;
   try {
-    const out = await open(path, "w");
-    try {
-      for await (const chunk of rest()) await out.write(chunk);
-    } finally {
-      await out.close();
-    }
+    await spool(rest(), path);
     handle = await open(path, "r");
     const reader = (await arrow.RecordBatchReader.from(handle)) as unknown as arrow.AsyncRecordBatchFileReader;
     await reader.open();
@@ -131,6 +127,39 @@ export async function openIpc(body: AsyncIterable<Uint8Array>): Promise<IpcSourc
     await handle?.close().catch(() => undefined);
     await cleanup();
     throw asArrowError(e);
+  }
+}
+
+/** A new temporary directory for a spooled body (removed by the caller); failure is `io_error`. */
+export async function spoolDir(): Promise<string> {
+  try {
+    return await mkdtemp(join(tmpdir(), "lasso-load-"));
+  } catch (e) {
+    throw ioError(e, `could not create a temporary directory in ${tmpdir()} for the load body`);
+  }
+}
+
+/**
+ * Writes a body to a temporary file. A failed write (a full temp disk) is `io_error`, the server's fault
+ * rather than the body's; errors of the body itself (cut short, client gone) pass through as they are.
+ */
+export async function spool(body: AsyncIterable<Uint8Array>, path: string): Promise<void> {
+  let out: FileHandle;
+  try {
+    out = await open(path, "w");
+  } catch (e) {
+    throw ioError(e, `could not spool the load body to ${path}`);
+  }
+  try {
+    for await (const chunk of body) {
+      try {
+        await out.write(chunk);
+      } catch (e) {
+        throw ioError(e, `could not spool the load body to ${path}`);
+      }
+    }
+  } finally {
+    await out.close();
   }
 }
 

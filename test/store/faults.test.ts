@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Engine } from "../../engine/api.js";
 import { openEngine } from "../../engine/index.js";
+import { parquetRequestBody } from "../../server/parquet-load.js";
 import { apply, opAt } from "./ops.mjs";
 import { fingerprint, tempDir } from "./support.js";
 
@@ -98,6 +99,33 @@ describe("a full disk", () => {
     await engine.close();
     engine = await open(dir);
     expect(engine.listSegments().map((s) => s.name)).toEqual(["a"]);
+  });
+});
+
+describe("spooled load bodies (Arrow file, Parquet)", () => {
+  it("reports a temporary directory that cannot be made as io_error, not as bad input; the store is unchanged", async () => {
+    const dir = newDir("spool");
+    const engine = await open(dir);
+    await apply(engine, opAt(3, 0, SIZES));
+    const before = await fingerprint(engine);
+    // TMPDIR names a file: no temporary directory can be made under it
+    const file = join(dir, "not-a-dir");
+    writeFileSync(file, "");
+    const saved = process.env["TMPDIR"];
+    process.env["TMPDIR"] = file;
+    cleanups.push(() => {
+      if (saved === undefined) delete process.env["TMPDIR"];
+      else process.env["TMPDIR"] = saved;
+    });
+    const arrowFile = (async function* () {
+      yield new TextEncoder().encode("ARROW1\0\0 and the rest of a file");
+    })();
+    await expect(engine.load({ entity: "user", key: "user_id", body: arrowFile })).rejects.toMatchObject({ code: "io_error", message: expect.stringMatching(/temporary directory/) });
+    const parquet = parquetRequestBody((async function* () {
+      yield new TextEncoder().encode("PAR1 and the rest of a file");
+    })());
+    await expect(engine.load({ entity: "user", key: "user_id", body: parquet })).rejects.toMatchObject({ code: "io_error", message: expect.stringMatching(/temporary directory/) });
+    expect(await fingerprint(engine)).toEqual(before);
   });
 });
 
