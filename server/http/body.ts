@@ -140,16 +140,18 @@ export class BodyStream implements AsyncIterable<Uint8Array> {
   private wake: (() => void) | undefined;
   private iterating = false;
 
+  /** `badBody`: the code of a body cut short or of another length than declared (bad_arrow for Arrow IPC). */
   constructor(
     private readonly ex: Exchange,
     private readonly highWater: number,
+    badBody: "bad_arrow" | "bad_request" = "bad_arrow",
   ) {
     const declared = declaredLength(ex);
     ex.onAbort(() => {
       if (this.complete) return;
       this.fail(
         new LassoError(
-          "bad_arrow",
+          badBody,
           `the request body was cut short after ${this.received} bytes${declared !== undefined ? ` of ${declared}` : ""} (connection closed)`,
         ),
       );
@@ -163,7 +165,7 @@ export class BodyStream implements AsyncIterable<Uint8Array> {
       }
       if (isLast) {
         if (declared !== undefined && this.received !== declared) {
-          this.fail(new LassoError("bad_arrow", `the request body has ${this.received} bytes, Content-Length said ${declared}`));
+          this.fail(new LassoError(badBody, `the request body has ${this.received} bytes, Content-Length said ${declared}`));
           return;
         }
         this.complete = true;

@@ -160,7 +160,8 @@ const load: Handler = async (ctx, ex, [rawEntity]) => {
     // the body arrives, so no answer can reach the client: say why where the operator looks.
     ctx.log("warn", "a load declared a Content-Length of 1e9 bytes or more, which this HTTP server cannot receive: send such bodies chunked (Transfer-Encoding: chunked)", { entity, contentLength: declared });
   }
-  const body = new BodyStream(ex, ctx.opts.loadHighWaterBytes);
+  // a CSV or Parquet body cut short is bad input of its own kind, not unreadable Arrow
+  const body = new BodyStream(ex, ctx.opts.loadHighWaterBytes, csv || parquet ? "bad_request" : "bad_arrow");
   try {
     await runWork(ctx, ex, "load", 0, async (control) => {
       const input = csv

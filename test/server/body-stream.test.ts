@@ -86,4 +86,13 @@ describe("BodyStream", () => {
     deliver(new Uint8Array(0), true);
     expect((await it.next()).done).toBe(true);
   });
+
+  it("fails a body shorter than its Content-Length with the code it was given (bad_arrow by default)", async () => {
+    for (const code of [undefined, "bad_request"] as const) {
+      const { ex, deliver } = scripted(1000);
+      const body = code ? new BodyStream(ex, 8 << 20, code) : new BodyStream(ex, 8 << 20);
+      deliver(pattern(600, 6), true);
+      await expect(drain(body)).rejects.toMatchObject({ code: code ?? "bad_arrow", message: expect.stringContaining("600 bytes, Content-Length said 1000") });
+    }
+  });
 });
