@@ -12,7 +12,7 @@ import { LassoError } from "../errors.js";
 import { checkBatch } from "./batch-check.js";
 import { ipcMessages } from "./ipc-frames.js";
 import { isParquet, PARQUET_MEDIA_TYPE } from "./parquet.js";
-import { ioError } from "./persist-io.js";
+import { ioError, writeAt } from "./persist-io.js";
 import { columnKind, finerUnit, keyTypeFits, keyTypeOf, type ColumnKind } from "./arrow-types.js";
 import type { EntityStore } from "./entity.js";
 import { Transaction, codeView, reserveCodes, setBitRange, type ListStage } from "./transaction.js";
@@ -64,6 +64,18 @@ export interface IpcSource {
  */
 export async function openIpc(body: AsyncIterable<Uint8Array>): Promise<IpcSource> {
   const it = body[Symbol.asyncIterator]();
+  /**
+   * Lets go of the body when the load ends before reading it all (an error, a cancel): a generator body
+   * then runs its cleanup (a Parquet decoder thread, a spool file). Not awaited: the read-ahead may be
+   * waiting inside the body for bytes that will not come, and the return runs once that wait ends.
+   */
+  const release = (): void => {
+    try {
+      void Promise.resolve(it.return?.()).catch(() => undefined);
+    } catch {
+      // a body whose return throws has nothing to clean
+    }
+  };
   let head: Uint8Array = new Uint8Array(0);
   let ended = false;
   try {
@@ -78,9 +90,11 @@ export async function openIpc(body: AsyncIterable<Uint8Array>): Promise<IpcSourc
       if (head.length < 8) head = head.slice();
     }
   } catch (e) {
+    release();
     throw asArrowError(e);
   }
   if (isParquet(head)) {
+    release();
     throw new LassoError("bad_arrow", `the body is a Parquet file, not Arrow IPC: send it as Content-Type ${PARQUET_MEDIA_TYPE} (lasso load: a .parquet file or --format parquet)`);
   }
   const isFile = head.length >= 8 && ARROW_MAGIC.every((b, i) => head[i] === b);
@@ -98,8 +112,9 @@ export async function openIpc(body: AsyncIterable<Uint8Array>): Promise<IpcSourc
       const reader = (await arrow.RecordBatchReader.from(ipcMessages(rest()))) as unknown as arrow.AsyncRecordBatchStreamReader;
       await reader.open();
       if (!reader.schema) throw new Error("no schema message");
-      return { reader, close: async () => undefined };
+      return { reader, close: async () => release() };
     } catch (e) {
+      release();
       throw asArrowError(e);
     }
   }
@@ -126,6 +141,7 @@ export async function openIpc(body: AsyncIterable<Uint8Array>): Promise<IpcSourc
   } catch (e) {
     await handle?.close().catch(() => undefined);
     await cleanup();
+    release();
     throw asArrowError(e);
   }
 }
@@ -144,22 +160,30 @@ export async function spoolDir(): Promise<string> {
  * rather than the body's; errors of the body itself (cut short, client gone) pass through as they are.
  */
 export async function spool(body: AsyncIterable<Uint8Array>, path: string): Promise<void> {
+  const failed = (e: unknown) => ioError(e, `could not spool the load body to ${path}`);
   let out: FileHandle;
   try {
     out = await open(path, "w");
   } catch (e) {
-    throw ioError(e, `could not spool the load body to ${path}`);
+    throw failed(e);
   }
+  let ok = false;
   try {
+    let at = 0;
     for await (const chunk of body) {
       try {
-        await out.write(chunk);
+        await writeAt(out, path, chunk, at);
       } catch (e) {
-        throw ioError(e, `could not spool the load body to ${path}`);
+        throw failed(e);
       }
+      at += chunk.length;
     }
+    ok = true;
   } finally {
-    await out.close();
+    // a failed close is the error only when nothing failed before it
+    await out.close().catch((e: unknown) => {
+      if (ok) throw failed(e);
+    });
   }
 }
 

@@ -18,7 +18,8 @@ export interface ParquetWorkerData {
   batchRows: number;
 }
 
-export type ParquetWorkerMessage = { rows: number } | { ipc: Uint8Array } | { end: true; schema: Uint8Array } | { error: string };
+/** `error`: the file could not be read (bad input); `internal`: the decoder could not start (our fault). */
+export type ParquetWorkerMessage = { rows: number } | { ipc: Uint8Array } | { end: true; schema: Uint8Array } | { error: string } | { internal: string };
 
 const port = parentPort!;
 const { module, path, batchRows } = workerData as ParquetWorkerData;
@@ -29,6 +30,11 @@ function fail(e: unknown): void {
 
 try {
   await initParquetWasm({ module_or_path: module });
+} catch (e) {
+  port.postMessage({ internal: e instanceof Error ? e.message : String(e) } satisfies ParquetWorkerMessage);
+  throw e;
+}
+try {
   const file = await ParquetFile.fromFile(await openAsBlob(path));
   port.postMessage({ rows: Number(file.metadata().fileMetadata().numRows()) } satisfies ParquetWorkerMessage);
   const reader = (await file.stream({ batchSize: batchRows })).getReader();

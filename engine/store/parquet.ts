@@ -96,12 +96,17 @@ class Decoder {
   constructor(private readonly worker: Worker) {
     worker.on("message", (m: ParquetWorkerMessage) => {
       if ("error" in m) this.fail(unreadable(m.error));
+      else if ("internal" in m) this.fail(new LassoError("internal", `the Parquet decoder could not start: ${m.internal}`));
       else if (this.waiting) this.settle().resolve(m);
       else this.queued.push(m);
     });
-    // a panic in parquet-wasm ends the thread with an uncaught RuntimeError ("unreachable")
-    worker.on("error", (e) => this.fail(unreadable(`the decoder failed on it (${e.message}): the file is damaged, or uses a feature parquet-wasm does not read`)));
-    worker.on("exit", () => this.fail(unreadable("the decoder stopped")));
+    worker.on("error", (e) => {
+      // a panic in parquet-wasm ends the thread with an uncaught RuntimeError ("unreachable"): the data's
+      // fault; anything else (out of memory, a missing script) is ours
+      if (e.name === "RuntimeError") this.fail(unreadable(`the decoder failed on it (${e.message}): the file is damaged, or uses a feature parquet-wasm does not read`));
+      else this.fail(new LassoError("internal", `the Parquet decoder failed: ${e.message}`));
+    });
+    worker.on("exit", () => this.fail(new LassoError("internal", "the Parquet decoder stopped unexpectedly")));
   }
 
   ask(): void {

@@ -8,7 +8,8 @@ import { open, unlink, type FileHandle } from "node:fs/promises";
 import { LassoError } from "../errors.js";
 import type { EncodedFile } from "./persist-arrow.js";
 
-const ZEROS = new Uint8Array(64);
+/** Zeros for padding: gaps in Lasso's files are under 64 bytes, but any gap is written a few writes at most. */
+const ZEROS = new Uint8Array(64 << 10);
 
 /** How a file reached the disk: straight from staging memory (O_DIRECT) or through the page cache. */
 export type WriteMode = "direct" | "buffered";
@@ -59,7 +60,7 @@ async function layOut(enc: EncodedFile, buffers: readonly Uint8Array[], put: (by
 }
 
 /** All of `bytes` at `position`: one write(2) stops at ~2 GiB and may be short on some file systems. */
-async function writeAt(fh: FileHandle, path: string, bytes: Uint8Array, position: number): Promise<void> {
+export async function writeAt(fh: FileHandle, path: string, bytes: Uint8Array, position: number): Promise<void> {
   for (let done = 0; done < bytes.length; ) {
     const { bytesWritten } = await fh.write(bytes, done, bytes.length - done, position + done);
     if (bytesWritten <= 0) throw Object.assign(new Error(`short write to ${path}`), { code: "EIO" });
@@ -87,14 +88,17 @@ function takeSlot(): Uint8Array {
 
 /** The file through O_DIRECT; false (nothing left to clean: the caller rewrites the file) when refused. */
 async function writeDirect(path: string, enc: EncodedFile, buffers: readonly Uint8Array[]): Promise<boolean> {
+  // the slot first: nothing to close if it cannot be had
+  const slot = takeSlot();
   let fh: FileHandle;
   try {
-    fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_DIRECT, 0o644);
+    // 0o666 less the umask, as the buffered open("w") creates files
+    fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_DIRECT, 0o666);
   } catch (e) {
+    freeSlots.push(slot);
     if (errnoOf(e) === "EINVAL") return false;
     throw e;
   }
-  const slot = takeSlot();
   try {
     let filePos = 0; // file offset of slot[0]
     let fill = 0; // bytes staged in the slot
@@ -142,11 +146,7 @@ async function writeDirect(path: string, enc: EncodedFile, buffers: readonly Uin
 export async function writeSmall(path: string, bytes: Uint8Array): Promise<void> {
   const fh = await open(path, "w");
   try {
-    let done = 0;
-    while (done < bytes.length) {
-      const { bytesWritten } = await fh.write(bytes, done, bytes.length - done, done);
-      done += bytesWritten;
-    }
+    await writeAt(fh, path, bytes, 0);
     await fh.sync();
   } finally {
     await fh.close();

@@ -4,15 +4,16 @@
  * application/vnd.apache.parquet streamed in pieces, and `lasso load x.parquet` as a child process), and
  * every count must equal DuckDB's SQL over the same file. Bad Parquet is a 400 that leaves the store as it was.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Engine } from "../../engine/api.js";
 import { openEngine } from "../../engine/index.js";
-import { parquetFileBody } from "../../server/parquet-load.js";
-import { http, postStreamed, runLasso, type Harness, startServer } from "./harness.js";
+import { fileChunks } from "../../engine/store/file-chunks.js";
+import { parquetFileBody, parquetRequestBody } from "../../server/parquet-load.js";
+import { http, postStreamed, runLasso, type Harness, startServer, until } from "./harness.js";
 
 const dir = mkdtempSync(join(tmpdir(), "lasso-parquet-"));
 
@@ -164,6 +165,35 @@ describe("Parquet into the engine", () => {
     }
   });
 
+  it("a failed load stops its decoder thread and removes its spool file", async () => {
+    const path = await writeParquet("leak.parquet", usersSql(0, 200_000), "ROW_GROUP_SIZE 20000");
+    const spools = join(dir, "spools");
+    mkdirSync(spools);
+    const saved = process.env["TMPDIR"];
+    process.env["TMPDIR"] = spools;
+    const ports = () => process.getActiveResourcesInfo().filter((r) => r === "MessagePort").length;
+    const engine = await openEngine({ threads: 0 });
+    try {
+      await engine.load({ entity: "user", key: "user_id", body: parquetFileBody(await writeParquet("first.parquet", usersSql(0, 10))) });
+      const before = ports();
+      const cancel = new AbortController();
+      const failing = [
+        // the key column is missing: fails on the schema, the decoder has batches in flight
+        () => engine.load({ entity: "user", key: "nope", body: parquetRequestBody(fileChunks(path)) }),
+        // age arrives as a string: a schema conflict
+        async () => engine.load({ entity: "user", key: "user_id", body: parquetRequestBody(fileChunks(await writeParquet("conflict.parquet", "SELECT i AS user_id, 'x' AS age FROM range(5) t(i)"))) }),
+        // cancelled after the first batch
+        () => engine.load({ entity: "user", key: "user_id", signal: cancel.signal, onProgress: () => cancel.abort(), body: parquetRequestBody(fileChunks(path)) }),
+      ];
+      for (const load of failing) await expect(load()).rejects.toBeInstanceOf(Error);
+      await until(() => ports() === before && readdirSync(spools).length === 0, "decoders to stop and spools to go");
+    } finally {
+      if (saved === undefined) delete process.env["TMPDIR"];
+      else process.env["TMPDIR"] = saved;
+      await engine.close();
+    }
+  });
+
   it("refuses columns outside SEL's types with schema_conflict naming the column; the store is unchanged", async () => {
     const engine = await openEngine({ threads: 0 });
     try {
@@ -253,6 +283,10 @@ describe("lasso load FILE.parquet", () => {
     expect(JSON.parse(again.out)).toMatchObject({ rows: 8000, inserted: 0, updated: 8000 });
     const bad = await runLasso(["load", path, "--entity", "user", "--key", "user_id", "--types", "age:int", "--data", data]);
     expect(bad.code).toBe(2);
+    // a failed load ends the process (its decoder thread must not keep it alive)
+    const wrongKey = await runLasso(["load", path, "--entity", "user", "--key", "nope", "--data", data, "--quiet"]);
+    expect(wrongKey.code).not.toBe(0);
+    expect(wrongKey.err).toMatch(/nope/);
     const engine: Engine = await openEngine({ dataDir: data, threads: 0 });
     try {
       await expectAgreement(async (expr) => (await engine.count({ entity: "user", expr })).count, path);
