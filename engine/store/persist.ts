@@ -276,6 +276,10 @@ export class DataDir {
         written.push(path);
         if ((await writeEncoded(path, job.enc, job.buffers)) === "buffered") buffered++;
       });
+      // each file's bytes are durable (fdatasync); their names in the entity directory are made durable
+      // here, before the manifest refers to them (a power loss could otherwise keep the manifest and
+      // lose a directory entry; ext4's journal usually saves it, POSIX does not promise it)
+      if (plan.jobs.length > 0) await fsyncDir(dirAbs);
       crashPoint("files-written");
       const record = plan.record;
       await this.commit((m) => ({
