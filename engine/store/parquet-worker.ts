@@ -4,8 +4,10 @@
  * would hang the load and take the server down. Here it ends this thread only, which the main side
  * reports as unreadable data.
  *
- * Protocol (pull, one batch in flight): the worker says {rows} once the footer is read; each "next" from
- * the main side is answered by {ipc} (a batch as Arrow IPC stream bytes, transferred), {end}, or {error}.
+ * Protocol (pull, one batch in flight): the worker says {rows, groups, schema} once the footer is read.
+ * The main side then hands it row groups one at a time ({group}); each "next" is answered by {ipc} (a
+ * batch of that group as Arrow IPC stream bytes, transferred), {groupEnd}, or {error}. Several workers
+ * decode alternate row groups of one file at once.
  */
 import { openAsBlob } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
@@ -19,7 +21,15 @@ export interface ParquetWorkerData {
 }
 
 /** `error`: the file could not be read (bad input); `internal`: the decoder could not start (our fault). */
-export type ParquetWorkerMessage = { rows: number } | { ipc: Uint8Array } | { end: true; schema: Uint8Array } | { error: string } | { internal: string };
+export type ParquetWorkerMessage =
+  | { rows: number; groups: number; schema: Uint8Array }
+  | { ipc: Uint8Array }
+  | { groupEnd: true }
+  | { error: string }
+  | { internal: string };
+
+/** What the main side sends: the row group to decode next, or a request for its next batch. */
+export type ParquetWorkerRequest = { group: number } | "next";
 
 const port = parentPort!;
 const { module, path, batchRows } = workerData as ParquetWorkerData;
@@ -36,21 +46,31 @@ try {
 }
 try {
   const file = await ParquetFile.fromFile(await openAsBlob(path));
-  port.postMessage({ rows: Number(file.metadata().fileMetadata().numRows()) } satisfies ParquetWorkerMessage);
-  const reader = (await file.stream({ batchSize: batchRows })).getReader();
-  port.on("message", () => {
-    reader.read().then(
-      (next: { done: boolean; value?: { intoIPCStream(): Uint8Array } }) => {
+  const meta = file.metadata();
+  port.postMessage({
+    rows: Number(meta.fileMetadata().numRows()),
+    groups: meta.numRowGroups(),
+    // the schema too: a file with no rows still names its columns and types
+    schema: file.schema().intoIPCStream(),
+  } satisfies ParquetWorkerMessage);
+  type Reader = ReadableStreamDefaultReader<{ intoIPCStream(): Uint8Array }>;
+  let current: Promise<Reader> | null = null;
+  port.on("message", (m: ParquetWorkerRequest) => {
+    if (m !== "next") {
+      current = file.stream({ batchSize: batchRows, rowGroups: [m.group] }).then((s: ReadableStream) => s.getReader() as Reader);
+      current.catch(() => undefined); // reported by the read that follows (assign always asks)
+      return;
+    }
+    current!
+      .then((reader) => reader.read())
+      .then((next) => {
         if (next.done) {
-          // the schema too: a file with no rows still names its columns and types
-          port.postMessage({ end: true, schema: file.schema().intoIPCStream() } satisfies ParquetWorkerMessage);
+          port.postMessage({ groupEnd: true } satisfies ParquetWorkerMessage);
           return;
         }
-        const ipc = next.value!.intoIPCStream();
+        const ipc = next.value.intoIPCStream();
         port.postMessage({ ipc } satisfies ParquetWorkerMessage, [ipc.buffer as ArrayBuffer]);
-      },
-      fail,
-    );
+      }, fail);
   });
 } catch (e) {
   fail(e);
