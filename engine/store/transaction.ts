@@ -252,11 +252,7 @@ export class Transaction {
 
   private grow(shard: number, meta: TagMeta, c: Chunk, need: number): void {
     const mem = this.store.memory(shard);
-    // a chunk that outgrows its own private copy is being appended to by a load: past a quarter of a
-    // shard it grows straight to a whole one, which skips the last and largest copy (about a quarter of
-    // the final chunk) and the pages it would touch; the unused rest is never written and commit trims it
-    const grown = capacityFor(need, this.shardRows, c.capacity);
-    const cap = grown * 4 >= this.shardRows ? this.shardRows : grown;
+    const cap = capacityFor(need, this.shardRows, c.capacity);
     const next = allocChunk(mem, meta, cap, c);
     for (const b of c.blocks) mem.freeBlock(b);
     const stage = this.lists.get(c);
