@@ -70,7 +70,9 @@ try {
         }
         const ipc = next.value.intoIPCStream();
         port.postMessage({ ipc } satisfies ParquetWorkerMessage, [ipc.buffer as ArrayBuffer]);
-      }, fail);
+      })
+      // a conversion error in intoIPCStream is the data's too
+      .catch(fail);
   });
 } catch (e) {
   fail(e);

@@ -11,7 +11,6 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import * as arrow from "apache-arrow";
 import { LassoError } from "../errors.js";
@@ -53,15 +52,19 @@ export function isParquet(head: Uint8Array): boolean {
 
 /**
  * Decoder threads per file: decoding is the slow stage (the main thread waited for one decoder half the
- * time), so alternate row groups are decoded at once, at least two even on two cores.
+ * time), so two decode alternate row groups. Not more: each holds a whole row group's column chunks
+ * (hundreds of MB in files written by Spark), and the main thread's share caps the gain anyway.
  */
-const DECODERS = Math.max(2, Math.min(4, availableParallelism() - 1));
+const DECODERS = 2;
 
 /** Opens a Parquet file on decoder threads of its own (parquet-worker.ts); damaged files are `bad_request`. */
 export async function openParquet(path: string): Promise<ParquetSource> {
   const data: ParquetWorkerData = { module: await parquetModule(), path, batchRows: BATCH_ROWS };
-  const start = () => new Decoder(new Worker(workerScript(import.meta.url, "parquet-worker.js"), { workerData: data }));
-  const decoders = [start()];
+  const decoders: Decoder[] = [];
+  // a failure in any decoder fails the load at once, not when the consumer reaches that decoder's group
+  const failAll = (e: LassoError) => decoders.forEach((d) => d.fail(e));
+  const start = () => new Decoder(new Worker(workerScript(import.meta.url, "parquet-worker.js"), { workerData: data }), failAll);
+  decoders.push(start());
   try {
     const head = await decoders[0]!.receive();
     if (!("groups" in head)) throw new LassoError("internal", "the Parquet decoder answered out of turn");
@@ -111,7 +114,10 @@ class Decoder {
   private queued: ParquetWorkerMessage[] = [];
   private failed: LassoError | null = null;
 
-  constructor(private readonly worker: Worker) {
+  constructor(
+    private readonly worker: Worker,
+    private readonly onFail: (e: LassoError) => void,
+  ) {
     worker.on("message", (m: ParquetWorkerMessage) => {
       if ("error" in m) this.fail(unreadable(m.error));
       else if ("internal" in m) this.fail(new LassoError("internal", `the Parquet decoder could not start: ${m.internal}`));
@@ -149,9 +155,11 @@ class Decoder {
     await this.worker.terminate();
   }
 
-  private fail(e: LassoError): void {
-    this.failed ??= e;
-    if (this.waiting) this.settle().reject(this.failed);
+  fail(e: LassoError): void {
+    if (this.failed) return;
+    this.failed = e;
+    if (this.waiting) this.settle().reject(e);
+    this.onFail(e);
   }
 
   private settle() {
