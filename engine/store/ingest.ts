@@ -65,8 +65,8 @@ export interface IpcSource {
 export async function openIpc(body: AsyncIterable<Uint8Array>): Promise<IpcSource> {
   const it = body[Symbol.asyncIterator]();
   /**
-   * Lets go of the body when the load ends before reading it all (an error, a cancel): a generator body
-   * then runs its cleanup (a Parquet decoder thread, a spool file). Not awaited: the read-ahead may be
+   * Lets go of the body when the load ends, perhaps before reading it all (an error, a cancel): a
+   * generator body then runs its cleanup (a Parquet decoder thread, a spool file). Not awaited: the read-ahead may be
    * waiting inside the body for bytes that will not come, and the return runs once that wait ends.
    */
   const release = (): void => {
@@ -76,6 +76,22 @@ export async function openIpc(body: AsyncIterable<Uint8Array>): Promise<IpcSourc
       // a body whose return throws has nothing to clean
     }
   };
+  try {
+    const source = await openIpcBody(it);
+    return {
+      reader: source.reader,
+      close: async () => {
+        await source.close();
+        release();
+      },
+    };
+  } catch (e) {
+    release();
+    throw e;
+  }
+}
+
+async function openIpcBody(it: AsyncIterator<Uint8Array>): Promise<IpcSource> {
   let head: Uint8Array = new Uint8Array(0);
   let ended = false;
   try {
@@ -90,11 +106,9 @@ export async function openIpc(body: AsyncIterable<Uint8Array>): Promise<IpcSourc
       if (head.length < 8) head = head.slice();
     }
   } catch (e) {
-    release();
     throw asArrowError(e);
   }
   if (isParquet(head)) {
-    release();
     throw new LassoError("bad_arrow", `the body is a Parquet file, not Arrow IPC: send it as Content-Type ${PARQUET_MEDIA_TYPE} (lasso load: a .parquet file or --format parquet)`);
   }
   const isFile = head.length >= 8 && ARROW_MAGIC.every((b, i) => head[i] === b);
@@ -112,9 +126,8 @@ export async function openIpc(body: AsyncIterable<Uint8Array>): Promise<IpcSourc
       const reader = (await arrow.RecordBatchReader.from(ipcMessages(rest()))) as unknown as arrow.AsyncRecordBatchStreamReader;
       await reader.open();
       if (!reader.schema) throw new Error("no schema message");
-      return { reader, close: async () => release() };
+      return { reader, close: async () => undefined };
     } catch (e) {
-      release();
       throw asArrowError(e);
     }
   }
@@ -141,7 +154,6 @@ export async function openIpc(body: AsyncIterable<Uint8Array>): Promise<IpcSourc
   } catch (e) {
     await handle?.close().catch(() => undefined);
     await cleanup();
-    release();
     throw asArrowError(e);
   }
 }

@@ -34,14 +34,16 @@ export type ParquetWorkerRequest = { group: number } | "next";
 const port = parentPort!;
 const { module, path, batchRows } = workerData as ParquetWorkerData;
 
+const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
 function fail(e: unknown): void {
-  port.postMessage({ error: e instanceof Error ? e.message : String(e) } satisfies ParquetWorkerMessage);
+  port.postMessage({ error: messageOf(e) } satisfies ParquetWorkerMessage);
 }
 
 try {
   await initParquetWasm({ module_or_path: module });
 } catch (e) {
-  port.postMessage({ internal: e instanceof Error ? e.message : String(e) } satisfies ParquetWorkerMessage);
+  port.postMessage({ internal: messageOf(e) } satisfies ParquetWorkerMessage);
   throw e;
 }
 try {

@@ -15,10 +15,11 @@ import { parquetFileBody } from "../parquet-load.js";
 import { EXIT_OK, UsageError, type Command } from "./command.js";
 import { reportError } from "./offline.js";
 
-const FORMATS = new Set(["arrow", "parquet", "csv"]);
+type Format = "arrow" | "parquet" | "csv";
+const FORMATS: ReadonlySet<string> = new Set<Format>(["arrow", "parquet", "csv"]);
 
 /** The format a file's name says: .parquet and .csv by extension, anything else Arrow IPC. */
-function formatOf(file: string): string {
+function formatOf(file: string): Format {
   const lower = file.toLowerCase();
   if (lower.endsWith(".parquet")) return "parquet";
   if (lower.endsWith(".csv")) return "csv";
@@ -85,9 +86,8 @@ Options:
       if (values.format !== undefined && !FORMATS.has(values.format)) {
         throw new UsageError(`--format must be arrow, parquet or csv, got "${values.format}"`);
       }
-      const format = values.format ?? formatOf(file);
-      const csv = format === "csv";
-      if (!csv && (values.types !== undefined || values["list-sep"] !== undefined)) {
+      const format = (values.format as Format | undefined) ?? formatOf(file);
+      if (format !== "csv" && (values.types !== undefined || values["list-sep"] !== undefined)) {
         throw new UsageError("--types and --list-sep apply to CSV only (a .csv file or --format csv)");
       }
       let types: Record<string, CsvType> | undefined;
@@ -109,11 +109,12 @@ Options:
       let last = 0;
       const key = values.key;
       const listSeparator = values["list-sep"];
-      const body = csv
-        ? csvLoadBody(engine, values.entity, chunks, { key, ...(types ? { types } : {}), ...(listSeparator !== undefined ? { listSeparator } : {}) })
-        : format === "parquet"
-          ? parquetFileBody(file, (rows) => (parquetRows = rows))
-          : chunks;
+      const body =
+        format === "csv"
+          ? csvLoadBody(engine, values.entity, chunks, { key, ...(types ? { types } : {}), ...(listSeparator !== undefined ? { listSeparator } : {}) })
+          : format === "parquet"
+            ? parquetFileBody(file, (rows) => (parquetRows = rows))
+            : chunks;
       const r = await engine.load({
         entity: values.entity,
         key,

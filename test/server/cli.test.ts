@@ -14,7 +14,6 @@ import { runStart } from "../../server/commands/start.js";
 import { openEngine } from "../../engine/index.js";
 import { dataSet, http, ipcStreamBytes, lassoChild, listeningUrl, load } from "./harness.js";
 
-
 function capture() {
   let out = "";
   let err = "";
